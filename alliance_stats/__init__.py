@@ -1,0 +1,71 @@
+"""alliance_stats: from a clinic's session export to a validated multilevel analysis.
+
+Examples
+--------
+>>> import alliance_stats as als
+>>> df = als.datasets.load("teaching")
+>>> als.validate_sessions(df).ok
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from alliance_stats.errors import (
+    AllianceStatsError,
+    AllianceStatsWarning,
+    DataValidationError,
+    DataWarning,
+    InputError,
+    MissingDependencyError,
+    ModelFitError,
+)
+
+__version__ = "0.1.0.dev0"
+
+# Public name -> module that defines it; imported on first use so `import alliance_stats` is fast.
+_LAZY = {
+    "read_sessions": "alliance_stats.io",
+    "validate_sessions": "alliance_stats.validation",
+    "ValidationReport": "alliance_stats.validation",
+    "simulate_study": "alliance_stats.simulate",
+    "SimulatedStudy": "alliance_stats.simulate",
+    "StudyParameters": "alliance_stats.simulate",
+}
+_SUBMODULES = {"datasets", "io", "schema", "validation", "simulate"}
+
+__all__ = [
+    "AllianceStatsError",
+    "AllianceStatsWarning",
+    "DataValidationError",
+    "DataWarning",
+    "InputError",
+    "MissingDependencyError",
+    "ModelFitError",
+    "__version__",
+    *_LAZY,
+    *sorted(_SUBMODULES),
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alliance_stats import datasets, io, schema, simulate, validation
+    from alliance_stats.io import read_sessions
+    from alliance_stats.simulate import SimulatedStudy, StudyParameters, simulate_study
+    from alliance_stats.validation import ValidationReport, validate_sessions
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"alliance_stats.{name}")
+    else:
+        raise AttributeError(f"module 'alliance_stats' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
