@@ -72,5 +72,6 @@ def canonical_order(table: pd.DataFrame) -> pd.DataFrame:
     if CLIENT in table.columns and SESSION in table.columns:
         client_code = pd.factorize(table[CLIENT])[0]
         order = np.lexsort((table[SESSION].to_numpy(), client_code))
-        table = table.iloc[order]
+        if not np.array_equal(order, np.arange(len(order))):
+            table = table.iloc[order]
     return table.reset_index(drop=True)

@@ -259,7 +259,7 @@ class _Collector:
                     "file": self.source.name or "",
                     "row": rows,
                     "column": cols,
-                    "value": _as_text(values, len(positions)),
+                    "value": _as_text(_pick(values, positions), len(positions)),
                     "rule": rule,
                     "message": message,
                     "_position": positions,
@@ -299,6 +299,13 @@ class _Collector:
         return any((p["severity"] == "error").any() for p in self.parts)
 
 
+def _pick(values, positions: np.ndarray):
+    """Values at ``positions`` when given a whole column; anything else as it is."""
+    if isinstance(values, pd.Series):
+        return values.iloc[positions].to_numpy()
+    return values
+
+
 def _session_span(first: int, last: int) -> str:
     return f"session {first}" if first == last else f"sessions {first} to {last}"
 
@@ -323,9 +330,11 @@ def _parse_numbers(series: pd.Series) -> pd.Series:
         return series.astype("float64")
     if pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return pd.to_numeric(series.astype("str"), errors="coerce").astype("float64")
-    return pd.to_numeric(series.astype("str").str.strip(), errors="coerce").astype("float64")
+    codes, uniques = pd.factorize(series)
+    text = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
+    parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+    numbers = np.where(codes >= 0, parsed[np.maximum(codes, 0)] if len(parsed) else np.nan, np.nan)
+    return pd.Series(numbers, index=series.index, name=series.name)
 
 
 def _apply_missing_codes(frame, codes, found: _Collector) -> pd.DataFrame:
@@ -475,7 +484,7 @@ def check(
             "out_of_range",
             np.flatnonzero(bad),
             column,
-            values.to_numpy()[bad],
+            values,
             f"value outside the allowed range {low}..{high}; correct it or mark it missing",
         )
 
@@ -485,7 +494,9 @@ def check(
     report = ValidationReport(report_frame, int(keep.sum()), source.name)
     if not report.ok:
         return CheckedTable(report, None)
-    table = pd.DataFrame(out).loc[keep]
+    table = pd.DataFrame(out, copy=False)
+    if not keep.all():
+        table = table.loc[keep]
     return CheckedTable(report, schema.canonical_order(table))
 
 
@@ -500,7 +511,7 @@ def _check_session(values: pd.Series, keep, found) -> pd.Series:
         "session_number",
         np.flatnonzero(bad),
         schema.SESSION,
-        values.to_numpy()[bad],
+        values,
         "session must be a whole number from 1 up (1 = first scheduled session)",
     )
     return pd.Series(np.where(bad, 0, np.nan_to_num(arr)).astype("int64"), index=values.index)
@@ -524,7 +535,7 @@ def _check_attended(values: pd.Series, keep, found) -> pd.Series:
         "invalid_boolean",
         np.flatnonzero(bad),
         schema.ATTENDED,
-        values.to_numpy()[bad],
+        values,
         "attended must say whether the client came: yes/no, true/false or 1/0",
     )
     return pd.Series(is_true, index=values.index)
@@ -545,7 +556,7 @@ def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
         "invalid_date",
         np.flatnonzero(bad),
         schema.DATE,
-        values.to_numpy()[bad],
+        values,
         "the date cannot be read; write dates as YYYY-MM-DD",
     )
     parsed = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
@@ -568,7 +579,7 @@ def _check_other(values: pd.Series, forced: bool, keep, blank, found) -> pd.Seri
         return text.where(present, np.nan)
     bad = present & ~readable & keep
     if bad.any():
-        raw = values.to_numpy()[bad]
+        raw = values.iloc[np.flatnonzero(bad)].to_numpy()
         comma = pd.Series(raw).astype("str").str.fullmatch(r"\s*-?\d+,\d+\s*").to_numpy()
         hint = np.where(
             comma,
@@ -592,7 +603,7 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
     pos = np.flatnonzero(usable)
     if pos.size == 0:
         return
-    codes = pd.factorize(client.to_numpy()[pos])[0]
+    codes = pd.factorize(client)[0][pos]
     sess = session[pos]
     order = np.lexsort((pos, sess, codes))
     pos, codes, sess = pos[order], codes[order], sess[order]
@@ -660,31 +671,35 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
         "single_session",
         pos[single],
         schema.CLIENT,
-        client.to_numpy()[pos[single]],
+        client,
         "this client has only one session row; within-client estimates ignore such clients",
     )
 
     if schema.THERAPIST in out:
-        therapist = out[schema.THERAPIST].to_numpy()[pos]
+        therapist_codes, therapists = pd.factorize(out[schema.THERAPIST])
+        therapist = therapist_codes[pos]
         first_therapist = therapist[np.repeat(starts, sizes)]
-        differs = (therapist != first_therapist) & pd.notna(therapist) & pd.notna(first_therapist)
+        differs = (therapist != first_therapist) & (therapist >= 0) & (first_therapist >= 0)
         changed = np.flatnonzero(differs)
         if changed.size:
             first_change = changed[np.r_[True, np.diff(codes[changed]) != 0]]
+            run = np.cumsum(~same_client) - 1
             messages = []
             for i in first_change:
-                seen = pd.unique(therapist[codes == codes[i]])
+                start = starts[run[i]]
+                seen = pd.unique(therapist[start : start + sizes[run[i]]])
                 messages.append(
                     f"client {client.iat[pos[i]]!r} is seen by therapists "
-                    f"{', '.join(repr(t) for t in seen)}; models nest each client in one "
-                    "therapist, so check the ids (or model therapists as crossed)"
+                    f"{', '.join(repr(therapists[t]) for t in seen if t >= 0)}; models nest "
+                    "each client in one therapist, so check the ids (or model therapists as "
+                    "crossed)"
                 )
             found.add(
                 "warning",
                 "therapist_change",
                 pos[first_change],
                 schema.THERAPIST,
-                therapist[first_change],
+                therapists.take(therapist[first_change]),
                 messages,
             )
 
@@ -728,7 +743,7 @@ def _check_ratings_when_absent(out, keep, found, ratings) -> None:
         "ratings_when_absent",
         rows,
         schema.ATTENDED,
-        out[schema.ATTENDED].to_numpy()[rows],
+        out[schema.ATTENDED],
         [
             "the client did not attend, but the row has values in "
             + ", ".join(carrying[p][:5])

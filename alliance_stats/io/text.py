@@ -1,0 +1,312 @@
+"""CSV and TSV files: encoding, delimiter and decimal-comma sniffing, exact line numbers.
+
+Values are read as text (``str``); the checks in :mod:`alliance_stats.validation` decide
+which columns hold numbers, so identifiers such as ``007`` keep their leading zeros.
+Every physical line keeps its number: blank lines stay in the table (validation reports
+them), and a quoted value that spans lines counts all of its lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io as _io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alliance_stats.errors import InputError
+from alliance_stats.io._raw import RawTable
+
+#: Delimiters tried when sniffing, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+#: Cell text read as missing in text files by default; each use is recorded as a note.
+NA_MARKERS = ("NA", "N/A", "#N/A", "NaN", "nan", "NULL", "null")
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
+_TEXT_OPTIONS = {"sep", "delimiter", "decimal", "encoding", "na_values"}
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it ends in .gz, .bz2 or .xz."""
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".gz":
+            import gzip
+
+            return gzip.decompress(data)
+        if suffix == ".bz2":
+            import bz2
+
+            return bz2.decompress(data)
+        if suffix == ".xz":
+            import lzma
+
+            return lzma.decompress(data)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"cannot decompress '{path}': {exc}") from exc
+    return data
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str, str | None]:
+    """Text of a file: ``(text, encoding used, note or None)``.
+
+    Tries a byte-order mark (UTF-8, UTF-16), then UTF-8, then Windows-1252, then Latin-1
+    (which never fails); falling back is reported in the note.
+
+    Examples
+    --------
+    >>> decode("Zoë".encode("cp1252"))[1]
+    'cp1252'
+    >>> decode(codecs.BOM_UTF8 + b"a,b")[:2]
+    ('a,b', 'utf-8-sig')
+    """
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise InputError(f"unknown encoding {encoding!r}; try 'utf-8' or 'cp1252'") from exc
+        try:
+            return data.decode(encoding), encoding, None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"the file is not in the encoding {encoding!r} (byte {exc.start} cannot be "
+                "decoded); leave encoding= out to let alliance_stats detect it"
+            ) from exc
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig", None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16", None
+        except UnicodeDecodeError:
+            pass
+    if len(data) >= 4 and data[:200].count(b"\x00") * 3 >= min(len(data), 200):
+        # UTF-16 without a byte-order mark: every other byte of ASCII text is zero.
+        guess = "utf-16-le" if data[1] == 0 else "utf-16-be"
+        try:
+            return data.decode(guess), guess, f"the file has no byte-order mark; read as {guess}"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError:
+        pass
+    for fallback, label in (("cp1252", "Windows-1252 (cp1252)"), ("latin-1", "Latin-1")):
+        try:
+            text = data.decode(fallback)
+        except UnicodeDecodeError:
+            continue
+        return (
+            text,
+            fallback,
+            f"the file is not UTF-8; it was read as {label}. If accented letters look wrong, "
+            "pass encoding= (for example encoding='mac-roman'), or save the file as UTF-8",
+        )
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _records(text: str, delimiter: str, limit: int | None = None):
+    """Yield ``(first line number, fields)`` for each record; blank lines give ``[]``."""
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    previous = 0
+    for count, fields in enumerate(reader):
+        if limit is not None and count >= limit:
+            return
+        yield previous + 1, fields
+        previous = reader.line_num
+
+
+def sniff_delimiter(text: str, preferred: str = ",") -> str:
+    """The delimiter among ``, ; tab |`` that splits the first lines most consistently.
+
+    Examples
+    --------
+    >>> sniff_delimiter("client;wai\\na;3,5\\nb;4\\n")
+    ';'
+    """
+    best, best_score = preferred, (0.0, 1, 0)
+    for delimiter in sorted(DELIMITERS, key=lambda d: d != preferred):
+        try:
+            rows = [f for _, f in _records(text, delimiter, limit=50) if f]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:] or rows
+        consistent = sum(len(r) == width for r in body) / len(body)
+        score = (consistent, width, delimiter == preferred)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _looks_decimal_comma(rows: Sequence[Sequence[str]]) -> bool:
+    hits = 0
+    for fields in rows:
+        for value in fields:
+            if "," in value and _DECIMAL_COMMA.fullmatch(value):
+                hits += 1
+    return hits > 0
+
+
+def parse_records(
+    text: str, delimiter: str, name: str
+) -> tuple[list[str], int, list[tuple[int, list[str]]]]:
+    """Header, its line number and the data records ``(line, fields)`` of a delimited text."""
+    try:
+        records = list(_records(text, delimiter))
+    except csv.Error as exc:
+        raise InputError(f"cannot read '{name}' as delimited text: {exc}") from exc
+    header_at = 0
+    while header_at < len(records) and not any(f.strip() for f in records[header_at][1]):
+        header_at += 1
+    if header_at == len(records):
+        raise InputError(
+            f"'{name}' is empty: it has no header line naming the columns. "
+            "Check that you chose the right file"
+        )
+    line, header = records[header_at]
+    return header, line, records[header_at + 1 :]
+
+
+def build_frame(
+    header: list[str], records: list[tuple[int, list[str]]], name: str
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """A ``str`` frame from records, padding short rows and refusing rows that are too long."""
+    width = len(header)
+    rows: list[list[Any]] = []
+    lines = np.empty(len(records), dtype=np.int64)
+    for i, (line, fields) in enumerate(records):
+        lines[i] = line
+        if len(fields) > width:
+            extra = fields[width:]
+            if any(v.strip() for v in extra):
+                raise InputError(
+                    f"'{name}' line {line} has {len(fields)} fields but the header has {width}; "
+                    "a value probably contains the delimiter without quotes. Quote that value "
+                    "or fix the line"
+                )
+            fields = fields[:width]
+        rows.append(fields + [""] * (width - len(fields)))
+    names = []
+    for j, column in enumerate(header):
+        column = column.strip()
+        names.append(column if column else f"Unnamed: {j + 1}")
+    if rows:
+        values = np.array(rows, dtype=object)
+    else:
+        values = np.empty((0, width), dtype=object)
+    columns = {}
+    for j in range(width):
+        col = pd.Series(values[:, j], dtype="str")
+        columns[j] = col.where(col != "", np.nan)
+    frame = pd.DataFrame(columns)
+    frame.columns = names
+    # A trailing delimiter gives an unnamed column with nothing in it: drop it.
+    keep = [
+        j
+        for j, column in enumerate(header)
+        if column.strip() or frame.iloc[:, j].notna().any()
+    ]
+    if len(keep) < width:
+        frame = frame.iloc[:, keep]
+    return frame, lines, list(frame.columns)
+
+
+def check_options(options: dict[str, Any], name: str) -> None:
+    """Refuse options a text reader does not know, naming the ones it does."""
+    unknown = set(options) - _TEXT_OPTIONS
+    if unknown:
+        raise InputError(
+            f"unknown option(s) {sorted(unknown)} for the text file '{name}'; "
+            f"text files accept: {', '.join(sorted(_TEXT_OPTIONS))}"
+        )
+
+
+def read_text(
+    path: Path, name: str, fmt: str, options: dict[str, Any], *, data: bytes | None = None
+) -> RawTable:
+    """Read a CSV or TSV file into a :class:`RawTable` of text values.
+
+    Options: ``sep`` (or ``delimiter``), ``decimal`` (``'.'`` or ``','``), ``encoding``, and
+    ``na_values`` (cell text read as missing; default :data:`NA_MARKERS`, ``[]`` for none).
+    """
+    check_options(options, name)
+    if data is None:
+        data = read_bytes(path)
+    text, encoding, encoding_note = decode(data, options.get("encoding"))
+    if not text.strip():
+        raise InputError(f"'{name}' is empty; check that you chose the right file")
+    sep = options.get("sep", options.get("delimiter"))
+    if sep is not None and (not isinstance(sep, str) or len(sep) != 1):
+        raise InputError(f"sep must be a single character such as ',' or ';'; got {sep!r}")
+    delimiter = sep or sniff_delimiter(text, preferred="\t" if fmt == "tsv" else ",")
+    header, header_line, records = parse_records(text, delimiter, name)
+    raw_frame, lines, _ = build_frame(header, records, name)
+    raw = RawTable(raw_frame, name, fmt, row_numbers=lines, row_unit="line")
+    raw.header_line = header_line
+    if encoding_note:
+        raw.note("encoding", encoding_note, value=encoding)
+
+    decimal = options.get("decimal")
+    if decimal not in (None, ".", ","):
+        raise InputError(f"decimal must be '.' or ','; got {decimal!r}")
+    if decimal == "," and delimiter == ",":
+        raise InputError(
+            f"'{name}' is comma-delimited, so decimal=',' is ambiguous; "
+            "save it with ';' between values, or use decimal='.'"
+        )
+    if decimal is None and delimiter != ",":
+        sample = [f for _, f in records[:200]]
+        if _looks_decimal_comma(sample):
+            decimal = ","
+            raw.note(
+                "decimal_comma",
+                "numbers are written with a decimal comma (such as 3,5); they were read as "
+                "decimal numbers. Pass decimal='.' to keep them as text",
+                value=next(v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)),
+            )
+    if decimal == ",":
+        frame = raw.frame.copy()
+        for column in frame.columns:
+            values = frame[column]
+            if isinstance(values, pd.DataFrame):  # duplicate names: validation reports them
+                continue
+            hit = values.str.fullmatch(_DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+            if hit.any():
+                frame[column] = values.where(~hit, values.str.replace(",", ".", regex=False))
+        raw.frame = frame
+
+    na_values = options.get("na_values", NA_MARKERS)
+    if isinstance(na_values, str):
+        na_values = [na_values]
+    raw.na_markers = list(na_values or [])
+    return raw
+
+
+def text_missing_codes(raw: RawTable) -> dict[str, list[Any]]:
+    """Per column, the NA markers that actually occur (validation notes each one)."""
+    markers = raw.na_markers
+    if not markers:
+        return {}
+    out: dict[str, list[Any]] = {}
+    seen = set()
+    for column in raw.frame.columns:
+        if column in seen:
+            continue
+        seen.add(column)
+        values = raw.frame[column]
+        if isinstance(values, pd.DataFrame):
+            continue
+        stripped = values.dropna().astype("str").str.strip()
+        present = [m for m in markers if (stripped == str(m)).any()]
+        if present:
+            out[column] = present
+    return out

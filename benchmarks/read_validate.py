@@ -1,0 +1,117 @@
+"""Read and validate one million session rows, next to bare pandas reads in the same run.
+
+Usage::
+
+    python benchmarks/read_validate.py [--rows 1000000] [--repeats 3]
+
+Each measurement runs in a fresh child process, so peak memory (max RSS) is the
+reader's own. Prints the median time and peak memory of each path and the ratio of
+alliance_stats (read + map + validate + canonical types) to the bare pandas read.
+The data is synthetic (random values in the canonical layout), not a real study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CHILD = r"""
+import json, resource, sys, time
+import pandas as pd
+kind, path = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+if kind == "pandas_csv":
+    frame = pd.read_csv(path)
+elif kind == "pandas_parquet":
+    frame = pd.read_parquet(path)
+else:
+    import warnings
+    import alliance_stats as als
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = als.read_sessions(path)
+seconds = time.perf_counter() - start
+peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "rows": len(frame)}))
+"""
+
+STRATEGIES = ["validation", "open_questions", "reflections", "offering_choices",
+              "explaining_rationale", "slowed_pacing", "feedback_checkin", "co_created_goals"]
+
+
+def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
+    """A synthetic canonical session table of ``n_rows`` rows (20 sessions per client)."""
+    rng = np.random.default_rng(seed)
+    per_client = 20
+    n_clients = n_rows // per_client
+    client = np.repeat(np.arange(n_clients), per_client)
+    session = np.tile(np.arange(1, per_client + 1), n_clients)
+    attended = rng.random(n_rows) > 0.1
+    start = pd.Timestamp("2020-01-06") + pd.to_timedelta(rng.integers(0, 1500, n_clients), "D")
+    date = np.repeat(start.to_numpy(), per_client) + pd.to_timedelta((session - 1) * 7, "D").to_numpy()
+    data = {
+        "client": np.char.add("c", client.astype(str)),
+        "therapist": np.char.add("t", (client // 12).astype(str)),
+        "session": session,
+        "date": pd.Series(date).dt.strftime("%Y-%m-%d"),
+        "attended": np.where(attended, "yes", "no"),
+    }
+    for i in range(1, 13):
+        data[f"wai_{i}"] = np.where(attended, rng.integers(1, 6, n_rows), np.nan)
+    for i in range(1, 5):
+        data[f"srs_{i}"] = np.where(attended, np.round(rng.uniform(5, 10, n_rows), 1), np.nan)
+    data["resistance"] = np.where(attended, np.round(rng.gamma(2, 2, n_rows), 2), np.nan)
+    for name in STRATEGIES:
+        data[name] = np.where(attended, rng.integers(0, 2, n_rows), np.nan)
+    data["age"] = np.repeat(rng.integers(18, 70, n_clients), per_client)
+    data["gender"] = np.repeat(rng.choice(["woman", "man", "nonbinary"], n_clients), per_client)
+    return pd.DataFrame(data)
+
+
+def measure(kind: str, path: Path, repeats: int) -> dict:
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", CHILD, kind, str(path)],
+                             capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak_mib": statistics.median(r["peak_mib"] for r in runs),
+        "rows": runs[0]["rows"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        sessions = make_sessions(args.rows)
+        csv_path, parquet_path = Path(folder) / "sessions.csv", Path(folder) / "sessions.parquet"
+        sessions.to_csv(csv_path, index=False)
+        sessions.to_parquet(parquet_path, index=False)
+        print(f"{len(sessions):,} rows x {sessions.shape[1]} columns; "
+              f"CSV {csv_path.stat().st_size / 2**20:.0f} MiB, "
+              f"Parquet {parquet_path.stat().st_size / 2**20:.0f} MiB; "
+              f"median of {args.repeats} runs, each in a fresh process")
+        print(f"{'path':34} {'seconds':>8} {'peak MiB':>9} {'time x':>7} {'memory x':>9}")
+        for fmt, path in (("csv", csv_path), ("parquet", parquet_path)):
+            bare = measure(f"pandas_{fmt}", path, args.repeats)
+            ours = measure("alliance_stats", path, args.repeats)
+            assert ours["rows"] == bare["rows"] == len(sessions)
+            for label, m in ((f"pandas.read_{fmt}", bare), (f"als.read_sessions ({fmt})", ours)):
+                print(f"{label:34} {m['seconds']:8.2f} {m['peak_mib']:9.0f} "
+                      f"{m['seconds'] / bare['seconds']:7.2f} {m['peak_mib'] / bare['peak_mib']:9.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Bundled simulated datasets, shipped inside the wheel as ``alliance_stats.bundled``."""

@@ -1,0 +1,154 @@
+"""A file with many planted problems: the report names every one, at the right row and column."""
+
+import warnings
+
+import pandas as pd
+import pytest
+
+import alliance_stats as als
+
+PLANTED_CSV = """\
+ClientID,Therapist,Session,Date,Attended,WAI_1,WAI_2,SRS
+c1,t1,1,2024-01-08,yes,3,4,35
+c1,t1,2,2024-01-15,yes,abc,4,36
+c1,t1,3,2024-01-22,maybe,3,4,37
+c1,t1,4,2024-01-10,yes,3,4,37
+c2,t1,1,2024-02-01,yes,3,7,30
+c2,t1,1,2024-02-08,yes,3,4,30
+c2,t1,0,2024-02-15,yes,3,4,30
+c2,t1,2.5,2024-02-22,yes,3,4,30
+,t1,1,2024-03-01,yes,3,4,30
+c3,,1,2024-03-01,yes,3,4,30
+c3,t1,2,2024-03-08,yes,"4,5",4,30
+c3,t1,3,not a date,yes,3,4,30
+c3,t2,4,2024-03-22,yes,3,4,30
+c3,t2,5,2024-03-29,no,5,2,20
+c4,t2,1,2024-04-01,yes,3,4,30
+c5,t2,1,2024-04-01,yes,3,4,30
+c5,t2,4,2024-04-22,yes,3,4,-99
+,,,,,,,
+c5,t2,5,2024-04-29,yes,3,4,31
+"""
+
+MAPPING = {"ClientID": "client", "Therapist": "therapist", "Session": "session",
+           "Date": "date", "Attended": "attended"}
+
+# (severity, row as seen in the file, column as named in the file, rule)
+EXPECTED = {
+    ("error", "line 3", "WAI_1", "non_numeric"),
+    ("error", "line 4", "Attended", "invalid_boolean"),
+    ("error", "line 5", "Date", "date_order"),
+    ("error", "line 6", "WAI_2", "out_of_range"),
+    ("error", "line 6", "Session", "duplicate_session"),
+    ("error", "line 7", "Session", "duplicate_session"),
+    ("error", "line 8", "Session", "session_number"),
+    ("error", "line 9", "Session", "session_number"),
+    ("error", "line 10", "ClientID", "missing_id"),
+    ("error", "line 11", "Therapist", "missing_id"),
+    ("error", "line 12", "WAI_1", "non_numeric"),
+    ("error", "line 13", "Date", "invalid_date"),
+    ("warning", "line 14", "Therapist", "therapist_change"),
+    ("warning", "line 15", "Attended", "ratings_when_absent"),
+    ("warning", "line 16", "ClientID", "single_session"),
+    ("warning", "line 18", "Session", "session_gap"),
+    ("warning", "line 19", "", "blank_row"),
+    ("note", "line 18", "SRS", "missing_code"),
+}
+
+
+@pytest.fixture
+def planted_file(tmp_path):
+    path = tmp_path / "planted.csv"
+    path.write_text(PLANTED_CSV)
+    return path
+
+
+def _found(report):
+    return set(report.problems[["severity", "row", "column", "rule"]].itertuples(index=False, name=None))
+
+
+def _validate(path):
+    return als.validate_sessions(
+        path, columns=MAPPING, missing_codes=[-99], ranges={"WAI_1": (1, 5), "WAI_2": (1, 5)}
+    )
+
+
+def test_every_planted_problem_is_reported_at_its_row_and_column(planted_file):
+    report = _validate(planted_file)
+    found = _found(report)
+    assert found == EXPECTED, (
+        f"missing: {sorted(EXPECTED - found)}\nunexpected: {sorted(found - EXPECTED)}"
+    )
+    assert len({rule for *_, rule in EXPECTED}) >= 12
+    assert (report.problems["file"] == str(planted_file)).all()
+    assert not report.ok
+
+
+def test_reported_values_are_the_offending_ones(planted_file):
+    report = _validate(planted_file)
+    values = dict(zip(zip(report.problems["row"], report.problems["rule"]), report.problems["value"]))
+    assert values[("line 3", "non_numeric")] == "abc"
+    assert values[("line 12", "non_numeric")] == "4,5"
+    assert values[("line 4", "invalid_boolean")] == "maybe"
+    assert values[("line 6", "out_of_range")] == "7.0"
+    assert values[("line 9", "session_number")] == "2.5"
+    assert values[("line 13", "invalid_date")] == "not a date"
+    assert values[("line 18", "missing_code")] == "-99"
+    decimal_hint = report.problems.query("row == 'line 12'")["message"].iloc[0]
+    assert "decimal" in decimal_hint
+
+
+def test_read_sessions_raises_with_the_same_full_report(planted_file):
+    with pytest.raises(als.DataValidationError) as caught:
+        als.read_sessions(planted_file, columns=MAPPING, missing_codes=[-99],
+                          ranges={"WAI_1": (1, 5), "WAI_2": (1, 5)})
+    assert _found(caught.value.report) == EXPECTED
+    message = str(caught.value)
+    assert "12 errors" in message and "line 3" in message
+
+
+def test_report_renders_as_text_and_html(planted_file):
+    report = _validate(planted_file)
+    text = report.summary(max_rows=5)
+    assert text.splitlines()[0].startswith("Validation of")
+    assert "and 13 more" in text
+    page = report._repr_html_()
+    assert page.count("<tr>") == len(report.problems) + 1
+    assert "invalid_boolean" in page and "&#x27;" not in page.split("<table>")[0]
+
+
+def test_a_dataframe_reports_index_labels():
+    frame = pd.DataFrame(
+        {"client": ["a", "a", "b"], "therapist": ["t", "t", "t"], "session": [1, 1, 1],
+         "attended": [True, True, True]},
+        index=[10, 11, 12],
+    )
+    report = als.validate_sessions(frame)
+    assert set(report.errors["row"]) == {"index 10", "index 11"}
+
+
+def test_table_level_problems_are_all_reported():
+    frame = pd.DataFrame([[1, 2, 3]], columns=["client", "client", "when"])
+    report = als.validate_sessions(frame)
+    rules = report.errors["rule"].tolist()
+    assert rules.count("missing_column") == 3  # therapist, session, attended
+    assert "duplicate_column" in rules
+
+
+def test_empty_table_is_an_error():
+    frame = pd.DataFrame(columns=["client", "therapist", "session", "attended"])
+    report = als.validate_sessions(frame)
+    assert report.errors["rule"].tolist() == ["empty_table"]
+
+
+def test_clean_table_passes_and_warnings_are_raised_once():
+    frame = pd.DataFrame(
+        {"client": ["a", "a", "b"], "therapist": ["t", "t", "t"], "session": [1, 2, 1],
+         "attended": ["yes", "no", "yes"]}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = als.read_sessions(frame)
+    assert [w.category for w in caught] == [als.DataWarning]
+    assert table["attended"].tolist() == [True, False, True]
+    assert frame["attended"].tolist() == ["yes", "no", "yes"]  # the input is not modified
