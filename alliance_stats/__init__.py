@@ -50,10 +50,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alliance_stats import datasets, io, schema, simulate, validation
-    from alliance_stats.io import read_sessions
-    from alliance_stats.simulate import SimulatedStudy, StudyParameters, simulate_study
-    from alliance_stats.validation import ValidationReport, validate_sessions
+    from alliance_stats import datasets, io, schema, simulate, validation  # noqa: F401
+    from alliance_stats.io import read_sessions  # noqa: F401
+    from alliance_stats.simulate import (  # noqa: F401
+        SimulatedStudy,
+        StudyParameters,
+        simulate_study,
+    )
+    from alliance_stats.validation import ValidationReport, validate_sessions  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

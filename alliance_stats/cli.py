@@ -66,14 +66,29 @@ def main() -> None:
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--example", is_flag=True, help="Validate the bundled (simulated) clinic dataset.")
-@click.option("--map", "mapping", multiple=True, metavar="NAME=CANONICAL",
-              help="Map a column of the file to a canonical name (repeatable).")
-@click.option("--missing-code", "missing_codes", multiple=True, metavar="VALUE",
-              help="A value that means missing, e.g. -99 (repeatable).")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="NAME=CANONICAL",
+    help="Map a column of the file to a canonical name (repeatable).",
+)
+@click.option(
+    "--missing-code",
+    "missing_codes",
+    multiple=True,
+    metavar="VALUE",
+    help="A value that means missing, e.g. -99 (repeatable).",
+)
 @click.option("--format", "fmt", default=None, help="File format if the extension does not say.")
 @click.option("--sheet", default=None, help="Excel sheet name or 0-based number.")
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None,
-              help="Also write every problem to this CSV file.")
+@click.option(
+    "--problems",
+    "problems_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write every problem to this CSV file.",
+)
 @click.option("--max-rows", default=30, show_default=True, help="Problems to print.")
 @_user_errors
 def validate(file, example, mapping, missing_codes, fmt, sheet, problems_out, max_rows):
@@ -110,10 +125,19 @@ def validate(file, example, mapping, missing_codes, fmt, sheet, problems_out, ma
 
 
 @main.command()
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="CSV file to write the simulated sessions to.")
-@click.option("--truth", "truth_out", type=click.Path(dir_okay=False), default=None,
-              help="Also write the true parameters to this JSON file.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV file to write the simulated sessions to.",
+)
+@click.option(
+    "--truth",
+    "truth_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the true parameters to this JSON file.",
+)
 @click.option("--therapists", default=30, show_default=True, help="Number of therapists.")
 @click.option("--clients-per-therapist", default=10, show_default=True)
 @click.option("--max-sessions", default=16, show_default=True)

@@ -17,15 +17,16 @@ dtype('bool')
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
 from alliance_stats import schema
 from alliance_stats.errors import InputError
 
-__all__ = ["available", "describe", "load", "truth"]
+__all__ = ["available", "describe", "load", "path", "truth"]
 
 _PACKAGE = "alliance_stats.bundled"
 _TABLES_IN_TRUTH = ("ruptures", "clients")
@@ -37,7 +38,9 @@ def _files():
 
 def _names() -> list[str]:
     return sorted(
-        p.name[: -len(".schema.json")] for p in _files().iterdir() if p.name.endswith(".schema.json")
+        p.name[: -len(".schema.json")]
+        for p in _files().iterdir()
+        if p.name.endswith(".schema.json")
     )
 
 
@@ -51,7 +54,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-@lru_cache(maxsize=None)
+@cache
 def _meta(name: str) -> dict:
     return json.loads(_files().joinpath(f"{name}.schema.json").read_text(encoding="utf-8"))
 
@@ -116,11 +119,23 @@ def load(name: str) -> pd.DataFrame:
             dtype=dtypes,
             keep_default_na=False,
             na_values=[""],
-            float_precision="round_trip",
         )
     for c in dates:
         df[c] = pd.to_datetime(df[c], format="%Y-%m-%d").astype("datetime64[ns]")
     return schema.canonical_order(df[list(columns)])
+
+
+def path(name: str) -> Path:
+    """The data file of a bundled dataset (a gzip-compressed CSV), e.g. to try a reader on.
+
+    Examples
+    --------
+    >>> from alliance_stats import datasets
+    >>> datasets.path("teaching").name
+    'teaching.csv.gz'
+    """
+    _check_name(name)
+    return Path(str(_files().joinpath(f"{name}.csv.gz")))
 
 
 def truth(name: str) -> dict:

@@ -20,8 +20,9 @@ resistant; an episode continues with probability ``resistance_persistence``).
 The observer-coded rate ``resistance`` (sustain talk and discord per 100 client
 utterances) is Gamma(2, 1.25) in calm sessions and Gamma(3, 4) in resistant ones.
 
-Strategies. Strategy ``k`` is used in a session with
-``logit p = logit(strategy_use[k]) + therapist propensity + strategy_resistance_log_or[k] * resistant``.
+Strategies. Strategy ``k`` is used in a session with probability ``p``, where
+``logit p = logit(strategy_use[k]) + therapist propensity
++ strategy_resistance_log_or[k] * resistant``.
 
 Latent alliance (for client ``c`` of therapist ``j`` at session ``t``)::
 
@@ -144,6 +145,17 @@ _CALIBRATION_SEED = 20_240_611
 _CALIBRATION_DESIGN = (1000, 10)  # therapists x clients in the calibration pseudo-population
 
 
+_MAPPING_FIELDS = frozenset(
+    {
+        "strategy_use",
+        "strategy_resistance_log_or",
+        "strategy_dropout_log_or",
+        "strategy_alliance_effect",
+        "resistance_type_probs",
+    }
+)
+
+
 def _meta(doc: str, low: float | None = None, high: float | None = None, integer: bool = False):
     return {"doc": doc, "range": (low, high), "integer": integer}
 
@@ -228,8 +240,8 @@ class StudyParameters:
 
     Examples
     --------
-    >>> p = StudyParameters(dropout_share=0.3)
-    >>> p.dropout_share, p.strategy_dropout_log_or["validation"]
+    >>> p = StudyParameters(dropout_share=0.3, strategy_dropout_log_or={"offering_choices": -0.4})
+    >>> p.dropout_share, p.strategy_dropout_log_or["validation"]  # unlisted strategies are null
     (0.3, 0.0)
     """
 
@@ -282,15 +294,10 @@ class StudyParameters:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             low, high = f.metadata["range"]
-            if isinstance(value, Mapping) or f.name.startswith("strategy_") and value is not None:
-                if f.name == "strategy_therapist_sd":
-                    _check_number(f.name, value, low, high, False)
-                    continue
+            if f.name in _MAPPING_FIELDS:
                 object.__setattr__(self, f.name, self._check_mapping(f.name, value, low, high))
-                continue
-            if value is None and f.name == "planned_sessions_min":
-                continue
-            _check_number(f.name, value, low, high, f.metadata["integer"])
+            elif not (value is None and f.name == "planned_sessions_min"):
+                _check_number(f.name, value, low, high, f.metadata["integer"])
 
     def _check_mapping(self, name, value, low, high):
         if not isinstance(value, Mapping):
@@ -457,7 +464,9 @@ def _latent_components(rng: np.random.Generator, n_t: int, n_per: int, n_s: int,
             active_len = np.where(start, length[:, t], active_len)
             active_perm = np.where(start, unrepaired[:, t], active_perm)
             idx = np.flatnonzero(start)
-            events.append((idx, np.full(idx.size, t), depth[idx, t], length[idx, t], unrepaired[idx, t]))
+            events.append(
+                (idx, np.full(idx.size, t), depth[idx, t], length[idx, t], unrepaired[idx, t])
+            )
         since = t - active_start
         frac = np.where(active_perm, 1.0, np.clip(1.0 - since / np.maximum(active_len, 1), 0, 1))
         deficit[:, t] = np.where(active_start >= 0, active_depth * frac, 0.0)
@@ -627,7 +636,7 @@ def simulate_study(
     --------
     >>> import alliance_stats.simulate as sim
     >>> study = sim.simulate_study(n_therapists=5, clients_per_therapist=4, max_sessions=8, seed=3)
-    >>> study.sessions.groupby("client").size().max() <= 8
+    >>> int(study.sessions.groupby("client").size().max()) <= 8
     True
     >>> round(study.truth["strategy_dropout_log_or"]["validation"], 2)
     -0.3
@@ -654,7 +663,9 @@ def simulate_study(
             f"Parameter 'planned_sessions_min' must be between 2 and max_sessions "
             f"({max_sessions}); got {params.planned_sessions_min}."
         )
-    return _simulate(int(n_therapists), int(clients_per_therapist), int(max_sessions), seed_seq, params)
+    return _simulate(
+        int(n_therapists), int(clients_per_therapist), int(max_sessions), seed_seq, params
+    )
 
 
 def _simulate(n_t, n_per, n_s, seed_seq, p: StudyParameters) -> SimulatedStudy:
@@ -852,6 +863,10 @@ class SimulatedStudy:
         """A copy of the session table."""
         return self.sessions.copy()
 
+    def truth_json(self) -> dict:
+        """The truth as plain JSON-ready values (tables become lists of records, NaN None)."""
+        return _jsonable(self.truth)
+
     def _counts(self):
         d = self.truth["design"]
         real = self.truth["realised"]
@@ -893,3 +908,19 @@ class SimulatedStudy:
             f"<div><strong>{html.escape(lines[0])}</strong><ul>{body}</ul>"
             f"{self.sessions.head(5).to_html(index=False)}</div>"
         )
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [_jsonable(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    return value

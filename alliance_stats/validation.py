@@ -161,7 +161,7 @@ class ValidationReport:
         lines = [self._headline()]
         shown = self.problems.head(max_rows)
         for p in shown.itertuples(index=False):
-            lines.append(f"  {p.severity.upper():7} {_where(p)}: {p.message}")
+            lines.append(f"  {p.severity.upper():7} {_where(p)}: {p.message} [{p.rule}]")
         hidden = len(self.problems) - len(shown)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more (see report.problems for all of them)")
@@ -193,8 +193,12 @@ class ValidationReport:
             ]
             rows.append("<tr>" + "".join(cells) + "</tr>")
         hidden = len(self.problems) - max_rows
-        more = f"<p>... and {hidden} more: see <code>report.problems</code>.</p>" if hidden > 0 else ""
-        head = "".join(f"<th>{c}</th>" for c in ("severity", "row", "column", "value", "rule", "message"))
+        more = (
+            f"<p>... and {hidden} more: see <code>report.problems</code>.</p>" if hidden > 0 else ""
+        )
+        head = "".join(
+            f"<th>{c}</th>" for c in ("severity", "row", "column", "value", "rule", "message")
+        )
         table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         body = table if len(self.problems) else "<p>No problems found.</p>"
         return f"<div><p><b>{html.escape(self._headline())}</b></p>{body}{more}</div>"
@@ -359,7 +363,11 @@ def _apply_missing_codes(frame, codes, found: _Collector) -> pd.DataFrame:
         numbers = _parse_numbers(series) if not pd.api.types.is_bool_dtype(series) else None
         for code in column_codes:
             hit = (text == str(code)).to_numpy()
-            if numbers is not None and isinstance(code, (int, float)) and not isinstance(code, bool):
+            if (
+                numbers is not None
+                and isinstance(code, (int, float))
+                and not isinstance(code, bool)
+            ):
                 hit = hit | (numbers == float(code)).to_numpy()
             hit = hit & series.notna().to_numpy()
             if not hit.any():
@@ -549,7 +557,9 @@ def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         retry = parsed.isna() & ~blank
         if retry.any():
-            parsed = parsed.where(~retry, pd.to_datetime(text.where(retry), errors="coerce", format="mixed"))
+            parsed = parsed.where(
+                ~retry, pd.to_datetime(text.where(retry), errors="coerce", format="mixed")
+            )
     bad = parsed.isna().to_numpy() & ~blank & keep
     found.add(
         "error",

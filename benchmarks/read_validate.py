@@ -43,8 +43,16 @@ peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "rows": len(frame)}))
 """
 
-STRATEGIES = ["validation", "open_questions", "reflections", "offering_choices",
-              "explaining_rationale", "slowed_pacing", "feedback_checkin", "co_created_goals"]
+STRATEGIES = [
+    "validation",
+    "open_questions",
+    "reflections",
+    "offering_choices",
+    "explaining_rationale",
+    "slowed_pacing",
+    "feedback_checkin",
+    "co_created_goals",
+]
 
 
 def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
@@ -56,7 +64,9 @@ def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
     session = np.tile(np.arange(1, per_client + 1), n_clients)
     attended = rng.random(n_rows) > 0.1
     start = pd.Timestamp("2020-01-06") + pd.to_timedelta(rng.integers(0, 1500, n_clients), "D")
-    date = np.repeat(start.to_numpy(), per_client) + pd.to_timedelta((session - 1) * 7, "D").to_numpy()
+    date = (
+        np.repeat(start.to_numpy(), per_client) + pd.to_timedelta((session - 1) * 7, "D").to_numpy()
+    )
     data = {
         "client": np.char.add("c", client.astype(str)),
         "therapist": np.char.add("t", (client // 12).astype(str)),
@@ -79,8 +89,12 @@ def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
 def measure(kind: str, path: Path, repeats: int) -> dict:
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", CHILD, kind, str(path)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, kind, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
@@ -99,18 +113,22 @@ def main() -> None:
         csv_path, parquet_path = Path(folder) / "sessions.csv", Path(folder) / "sessions.parquet"
         sessions.to_csv(csv_path, index=False)
         sessions.to_parquet(parquet_path, index=False)
-        print(f"{len(sessions):,} rows x {sessions.shape[1]} columns; "
-              f"CSV {csv_path.stat().st_size / 2**20:.0f} MiB, "
-              f"Parquet {parquet_path.stat().st_size / 2**20:.0f} MiB; "
-              f"median of {args.repeats} runs, each in a fresh process")
+        print(
+            f"{len(sessions):,} rows x {sessions.shape[1]} columns; "
+            f"CSV {csv_path.stat().st_size / 2**20:.0f} MiB, "
+            f"Parquet {parquet_path.stat().st_size / 2**20:.0f} MiB; "
+            f"median of {args.repeats} runs, each in a fresh process"
+        )
         print(f"{'path':34} {'seconds':>8} {'peak MiB':>9} {'time x':>7} {'memory x':>9}")
         for fmt, path in (("csv", csv_path), ("parquet", parquet_path)):
             bare = measure(f"pandas_{fmt}", path, args.repeats)
             ours = measure("alliance_stats", path, args.repeats)
             assert ours["rows"] == bare["rows"] == len(sessions)
             for label, m in ((f"pandas.read_{fmt}", bare), (f"als.read_sessions ({fmt})", ours)):
-                print(f"{label:34} {m['seconds']:8.2f} {m['peak_mib']:9.0f} "
-                      f"{m['seconds'] / bare['seconds']:7.2f} {m['peak_mib'] / bare['peak_mib']:9.2f}")
+                print(
+                    f"{label:34} {m['seconds']:8.2f} {m['peak_mib']:9.0f} "
+                    f"{m['seconds'] / bare['seconds']:7.2f} {m['peak_mib'] / bare['peak_mib']:9.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -11,15 +11,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from alliance_stats.files import atomic_write
 from alliance_stats.simulate import (
     RESISTANCE_TYPES,
     SRS_ITEMS,
@@ -92,22 +89,6 @@ def _dtype_name(series: pd.Series) -> str:
     if pd.api.types.is_float_dtype(series):
         return "float64"
     return "str"
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [_jsonable(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    return value
 
 
 def _column_docs(study: SimulatedStudy) -> list[tuple[str, str, str, str]]:
@@ -199,19 +180,6 @@ def _dictionary(name: str, study: SimulatedStudy) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write(name: str, folder: Path = HERE) -> dict[str, Path]:
     """Build dataset ``name`` and write its four files into ``folder``; returns their paths."""
     folder = Path(folder)
@@ -237,11 +205,14 @@ def write(name: str, folder: Path = HERE) -> dict[str, Path]:
         "call": RECIPES[name]["call"],
         "columns": {c: _dtype_name(df[c]) for c in df.columns},
     }
-    truth = {k: v for k, v in study.truth.items()}
-    _atomic_write(paths["data"], buf.getvalue())
-    _atomic_write(paths["schema"], (json.dumps(meta, indent=1) + "\n").encode())
-    _atomic_write(paths["truth"], (json.dumps(_jsonable(truth), indent=1) + "\n").encode())
-    _atomic_write(paths["dictionary"], _dictionary(name, study).encode())
+    contents = {
+        "data": buf.getvalue(),
+        "schema": (json.dumps(meta, indent=1) + "\n").encode(),
+        "truth": (json.dumps(study.truth_json(), indent=1) + "\n").encode(),
+        "dictionary": _dictionary(name, study).encode(),
+    }
+    for key, data in contents.items():
+        atomic_write(paths[key], lambda tmp, data=data: tmp.write_bytes(data))
     return paths
 
 

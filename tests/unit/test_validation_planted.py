@@ -30,8 +30,13 @@ c5,t2,4,2024-04-22,yes,3,4,-99
 c5,t2,5,2024-04-29,yes,3,4,31
 """
 
-MAPPING = {"ClientID": "client", "Therapist": "therapist", "Session": "session",
-           "Date": "date", "Attended": "attended"}
+MAPPING = {
+    "ClientID": "client",
+    "Therapist": "therapist",
+    "Session": "session",
+    "Date": "date",
+    "Attended": "attended",
+}
 
 # (severity, row as seen in the file, column as named in the file, rule)
 EXPECTED = {
@@ -64,7 +69,9 @@ def planted_file(tmp_path):
 
 
 def _found(report):
-    return set(report.problems[["severity", "row", "column", "rule"]].itertuples(index=False, name=None))
+    return set(
+        report.problems[["severity", "row", "column", "rule"]].itertuples(index=False, name=None)
+    )
 
 
 def _validate(path):
@@ -86,7 +93,9 @@ def test_every_planted_problem_is_reported_at_its_row_and_column(planted_file):
 
 def test_reported_values_are_the_offending_ones(planted_file):
     report = _validate(planted_file)
-    values = dict(zip(zip(report.problems["row"], report.problems["rule"]), report.problems["value"]))
+    values = dict(
+        zip(zip(report.problems["row"], report.problems["rule"]), report.problems["value"])
+    )
     assert values[("line 3", "non_numeric")] == "abc"
     assert values[("line 12", "non_numeric")] == "4,5"
     assert values[("line 4", "invalid_boolean")] == "maybe"
@@ -100,8 +109,12 @@ def test_reported_values_are_the_offending_ones(planted_file):
 
 def test_read_sessions_raises_with_the_same_full_report(planted_file):
     with pytest.raises(als.DataValidationError) as caught:
-        als.read_sessions(planted_file, columns=MAPPING, missing_codes=[-99],
-                          ranges={"WAI_1": (1, 5), "WAI_2": (1, 5)})
+        als.read_sessions(
+            planted_file,
+            columns=MAPPING,
+            missing_codes=[-99],
+            ranges={"WAI_1": (1, 5), "WAI_2": (1, 5)},
+        )
     assert _found(caught.value.report) == EXPECTED
     message = str(caught.value)
     assert "12 errors" in message and "line 3" in message
@@ -119,8 +132,12 @@ def test_report_renders_as_text_and_html(planted_file):
 
 def test_a_dataframe_reports_index_labels():
     frame = pd.DataFrame(
-        {"client": ["a", "a", "b"], "therapist": ["t", "t", "t"], "session": [1, 1, 1],
-         "attended": [True, True, True]},
+        {
+            "client": ["a", "a", "b"],
+            "therapist": ["t", "t", "t"],
+            "session": [1, 1, 1],
+            "attended": [True, True, True],
+        },
         index=[10, 11, 12],
     )
     report = als.validate_sessions(frame)
@@ -143,8 +160,12 @@ def test_empty_table_is_an_error():
 
 def test_clean_table_passes_and_warnings_are_raised_once():
     frame = pd.DataFrame(
-        {"client": ["a", "a", "b"], "therapist": ["t", "t", "t"], "session": [1, 2, 1],
-         "attended": ["yes", "no", "yes"]}
+        {
+            "client": ["a", "a", "b"],
+            "therapist": ["t", "t", "t"],
+            "session": [1, 2, 1],
+            "attended": ["yes", "no", "yes"],
+        }
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
