@@ -33,8 +33,24 @@ _LAZY = {
     "simulate_study": "alliance_stats.simulate",
     "SimulatedStudy": "alliance_stats.simulate",
     "StudyParameters": "alliance_stats.simulate",
+    "score": "alliance_stats.scoring",
+    "reliability": "alliance_stats.scale_reliability",
+    "item_statistics": "alliance_stats.scale_reliability",
+    "multilevel_reliability": "alliance_stats.scale_reliability",
+    "session_codes": "alliance_stats.utterances",
+    "Instrument": "alliance_stats.instruments",
 }
-_SUBMODULES = {"datasets", "io", "schema", "validation", "simulate"}
+_SUBMODULES = {
+    "datasets",
+    "instruments",
+    "io",
+    "schema",
+    "scoring",
+    "scale_reliability",
+    "simulate",
+    "utterances",
+    "validation",
+}
 
 __all__ = [
     "AllianceStatsError",
@@ -50,13 +66,31 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from alliance_stats import datasets, io, schema, simulate, validation  # noqa: F401
+    from alliance_stats import (  # noqa: F401
+        datasets,
+        instruments,
+        io,
+        scale_reliability,
+        schema,
+        scoring,
+        simulate,
+        utterances,
+        validation,
+    )
+    from alliance_stats.instruments import Instrument  # noqa: F401
     from alliance_stats.io import read_sessions  # noqa: F401
+    from alliance_stats.scale_reliability import (  # noqa: F401
+        item_statistics,
+        multilevel_reliability,
+        reliability,
+    )
+    from alliance_stats.scoring import score  # noqa: F401
     from alliance_stats.simulate import (  # noqa: F401
         SimulatedStudy,
         StudyParameters,
         simulate_study,
     )
+    from alliance_stats.utterances import session_codes  # noqa: F401
     from alliance_stats.validation import ValidationReport, validate_sessions  # noqa: F401
 
 

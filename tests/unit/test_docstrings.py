@@ -25,3 +25,20 @@ def test_examples_run(name):
 def test_package_docstring_examples_run():
     result = doctest.testmod(alliance_stats, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject lists packages explicitly (datasets/ is mapped in); none may be forgotten."""
+    import pathlib
+
+    tomllib = pytest.importorskip("tomllib")
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(root).parts)
+        for p in (root / "alliance_stats").rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
