@@ -502,6 +502,7 @@ def check(
     report = ValidationReport(report_frame, int(keep.sum()), source.name)
     if not report.ok:
         return CheckedTable(report, None)
+    out[schema.ATTENDED] = out[schema.ATTENDED] == 1
     table = pd.DataFrame(out, copy=False)
     if not keep.all():
         table = table.loc[keep]
@@ -527,7 +528,7 @@ def _check_session(values: pd.Series, keep, found) -> pd.Series:
 
 def _check_attended(values: pd.Series, keep, found) -> pd.Series:
     if pd.api.types.is_bool_dtype(values) and not values.isna().any():
-        return values.astype(bool)
+        return values.astype("float64")
     text = values.astype("str").str.strip().str.lower()
     text = text.where(values.notna(), "")
     if pd.api.types.is_numeric_dtype(values):
@@ -546,7 +547,7 @@ def _check_attended(values: pd.Series, keep, found) -> pd.Series:
         values,
         "attended must say whether the client came: yes/no, true/false or 1/0",
     )
-    return pd.Series(is_true, index=values.index)
+    return pd.Series(np.where(is_true, 1.0, np.where(is_false, 0.0, np.nan)), index=values.index)
 
 
 def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
@@ -560,6 +561,9 @@ def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
             parsed = parsed.where(
                 ~retry, pd.to_datetime(text.where(retry), errors="coerce", format="mixed")
             )
+    parsed = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
+    outside = parsed.notna() & ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max))
+    parsed = parsed.mask(outside)
     bad = parsed.isna().to_numpy() & ~blank & keep
     found.add(
         "error",
@@ -569,7 +573,6 @@ def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
         values,
         "the date cannot be read; write dates as YYYY-MM-DD",
     )
-    parsed = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
     return parsed.astype("datetime64[ns]")
 
 
@@ -584,7 +587,9 @@ def _check_other(values: pd.Series, forced: bool, keep, blank, found) -> pd.Seri
     readable = numbers.notna().to_numpy()
     present = ~blank
     n_present = int(present.sum())
-    if not forced and (n_present == 0 or readable.sum() * 2 <= n_present):
+    if n_present == 0:
+        return numbers
+    if not forced and readable.sum() * 2 <= n_present:
         text = values.astype("str").str.strip()
         return text.where(present, np.nan)
     bad = present & ~readable & keep
@@ -688,12 +693,13 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
     if schema.THERAPIST in out:
         therapist_codes, therapists = pd.factorize(out[schema.THERAPIST])
         therapist = therapist_codes[pos]
-        first_therapist = therapist[np.repeat(starts, sizes)]
-        differs = (therapist != first_therapist) & (therapist >= 0) & (first_therapist >= 0)
+        run = np.cumsum(~same_client) - 1
+        known = pd.Series(np.where(therapist >= 0, therapist, np.nan))
+        first_therapist = known.groupby(run).transform("first").to_numpy()
+        differs = (therapist >= 0) & (therapist != first_therapist) & ~np.isnan(first_therapist)
         changed = np.flatnonzero(differs)
         if changed.size:
             first_change = changed[np.r_[True, np.diff(codes[changed]) != 0]]
-            run = np.cumsum(~same_client) - 1
             messages = []
             for i in first_change:
                 start = starts[run[i]]
@@ -718,7 +724,7 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
 
 
 def _check_ratings_when_absent(out, keep, found, ratings) -> None:
-    absent = ~out[schema.ATTENDED].to_numpy() & keep
+    absent = (out[schema.ATTENDED] == 0).to_numpy() & keep
     if not absent.any():
         return
     if ratings is None:

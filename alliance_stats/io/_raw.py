@@ -46,8 +46,10 @@ class RawTable:
     problems: list[dict[str, Any]] = field(default_factory=list)
     missing_codes: dict[str, list[Any]] = field(default_factory=dict)
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+    ordered: dict[str, bool] = field(default_factory=dict)
     na_markers: list[Any] = field(default_factory=list)
     header_line: int = 1
+    layout_options: dict[str, Any] = field(default_factory=dict)
 
     def note(self, rule, message, *, severity="note", row="", column="", value="") -> None:
         """Record a problem found while reading (``row`` is a number in ``row_unit`` or text)."""

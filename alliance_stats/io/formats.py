@@ -68,7 +68,9 @@ def detect_format(path: str | os.PathLike, format: str | None = None) -> str:
     """
     if format is not None:
         if not isinstance(format, str):
-            raise InputError(f"format must be a string, one of {', '.join(FORMATS)}; got {format!r}")
+            raise InputError(
+                f"format must be a string, one of {', '.join(FORMATS)}; got {format!r}"
+            )
         key = format.strip().lower().lstrip(".")
         key = _ALIASES.get(key, key)
         if key not in FORMATS:

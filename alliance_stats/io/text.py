@@ -211,9 +211,7 @@ def build_frame(
     frame.columns = names
     # A trailing delimiter gives an unnamed column with nothing in it: drop it.
     keep = [
-        j
-        for j, column in enumerate(header)
-        if column.strip() or frame.iloc[:, j].notna().any()
+        j for j, column in enumerate(header) if column.strip() or frame.iloc[:, j].notna().any()
     ]
     if len(keep) < width:
         frame = frame.iloc[:, keep]
@@ -271,7 +269,9 @@ def read_text(
                 "decimal_comma",
                 "numbers are written with a decimal comma (such as 3,5); they were read as "
                 "decimal numbers. Pass decimal='.' to keep them as text",
-                value=next(v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)),
+                value=next(
+                    v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)
+                ),
             )
     if decimal == ",":
         frame = raw.frame.copy()
