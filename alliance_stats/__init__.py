@@ -39,11 +39,23 @@ _LAZY = {
     "multilevel_reliability": "alliance_stats.scale_reliability",
     "session_codes": "alliance_stats.utterances",
     "Instrument": "alliance_stats.instruments",
+    "decompose": "alliance_stats.prep",
+    "add_lags": "alliance_stats.prep",
+    "retention_outcomes": "alliance_stats.prep",
+    "person_period": "alliance_stats.prep",
+    "retention_curve": "alliance_stats.retention",
+    "RetentionCurve": "alliance_stats.retention",
+    "detect_ruptures": "alliance_stats.ruptures",
+    "rupture_dropout_link": "alliance_stats.ruptures",
+    "RuptureDropoutLink": "alliance_stats.ruptures",
 }
 _SUBMODULES = {
     "datasets",
     "instruments",
     "io",
+    "prep",
+    "retention",
+    "ruptures",
     "schema",
     "scoring",
     "scale_reliability",
@@ -70,6 +82,9 @@ if TYPE_CHECKING:  # pragma: no cover
         datasets,
         instruments,
         io,
+        prep,
+        retention,
+        ruptures,
         scale_reliability,
         schema,
         scoring,
@@ -79,6 +94,18 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from alliance_stats.instruments import Instrument  # noqa: F401
     from alliance_stats.io import read_sessions  # noqa: F401
+    from alliance_stats.prep import (  # noqa: F401
+        add_lags,
+        decompose,
+        person_period,
+        retention_outcomes,
+    )
+    from alliance_stats.retention import RetentionCurve, retention_curve  # noqa: F401
+    from alliance_stats.ruptures import (  # noqa: F401
+        RuptureDropoutLink,
+        detect_ruptures,
+        rupture_dropout_link,
+    )
     from alliance_stats.scale_reliability import (  # noqa: F401
         item_statistics,
         multilevel_reliability,

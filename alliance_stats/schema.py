@@ -70,8 +70,24 @@ def canonical_order(table: pd.DataFrame) -> pd.DataFrame:
     first = [c for c in FIXED_COLUMNS if c in table.columns]
     table = table[first + [c for c in table.columns if c not in first]]
     if CLIENT in table.columns and SESSION in table.columns:
-        client_code = pd.factorize(table[CLIENT])[0]
-        order = np.lexsort((table[SESSION].to_numpy(), client_code))
-        if not np.array_equal(order, np.arange(len(order))):
+        order = session_order(pd.factorize(table[CLIENT])[0], table[SESSION].to_numpy())
+        if order is not None:
             table = table.iloc[order]
     return table.reset_index(drop=True)
+
+
+def session_order(client_codes: np.ndarray, sessions: np.ndarray) -> np.ndarray | None:
+    """Positions that sort rows by client code then session (stable); ``None`` if sorted already.
+
+    Examples
+    --------
+    >>> session_order(np.array([0, 0, 1]), np.array([1, 2, 1])) is None
+    True
+    >>> session_order(np.array([0, 0, 1]), np.array([2, 1, 1])).tolist()
+    [1, 0, 2]
+    """
+    step_client = np.diff(client_codes)
+    in_order = (step_client > 0) | ((step_client == 0) & (np.diff(sessions) >= 0))
+    if in_order.all():
+        return None
+    return np.lexsort((sessions, client_codes))

@@ -320,25 +320,43 @@ def _as_text(values, n: int) -> np.ndarray:
     return np.array([_text(v) for v in values], dtype=object)
 
 
-def _blank(series: pd.Series) -> np.ndarray:
+@dataclass(frozen=True)
+class _Distinct:
+    """A text column as codes into its distinct values (stripped), to work on each once."""
+
+    codes: np.ndarray
+    text: pd.Series
+
+    @classmethod
+    def of(cls, series: pd.Series) -> _Distinct | None:
+        """The distinct values of a text column; ``None`` for other dtypes."""
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            return None
+        codes, uniques = pd.factorize(series)
+        text = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
+        return cls(codes, text)
+
+    def take(self, per_value: np.ndarray, missing) -> np.ndarray:
+        """Spread one result per distinct value to every row (``missing`` for empty cells)."""
+        per_value = np.asarray(per_value)
+        return np.append(per_value, np.array([missing], dtype=per_value.dtype))[self.codes]
+
+
+def _blank(series: pd.Series, distinct: _Distinct | None = None) -> np.ndarray:
     """Missing values, counting empty or whitespace-only text as missing."""
-    missing = series.isna().to_numpy()
-    if series.dtype == object or pd.api.types.is_string_dtype(series):
-        text = series.astype("str").str.strip()
-        missing = missing | (text == "").to_numpy()
-    return missing
+    distinct = distinct or _Distinct.of(series)
+    if distinct is None:
+        return series.isna().to_numpy()
+    return distinct.take((distinct.text == "").to_numpy(), True)
 
 
-def _parse_numbers(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(series):
+def _parse_numbers(series: pd.Series, distinct: _Distinct | None = None) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return series.astype("float64")
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype("float64")
-    codes, uniques = pd.factorize(series)
-    text = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
-    parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
-    numbers = np.where(codes >= 0, parsed[np.maximum(codes, 0)] if len(parsed) else np.nan, np.nan)
-    return pd.Series(numbers, index=series.index, name=series.name)
+    if distinct is None or isinstance(series.dtype, pd.CategoricalDtype):
+        distinct = _Distinct.of(series.astype(object))
+    parsed = pd.to_numeric(distinct.text, errors="coerce").to_numpy(dtype="float64")
+    return pd.Series(distinct.take(parsed, np.nan), index=series.index, name=series.name)
 
 
 def _apply_missing_codes(frame, codes, found: _Collector) -> pd.DataFrame:
@@ -435,9 +453,10 @@ def check(
     frame = _apply_missing_codes(frame, missing_codes, found)
 
     blank_rows = np.ones(len(frame), dtype=bool)
-    blanks = {}
+    blanks, distinct = {}, {}
     for column in frame.columns:
-        blanks[column] = _blank(frame[column])
+        distinct[column] = _Distinct.of(frame[column])
+        blanks[column] = _blank(frame[column], distinct[column])
         blank_rows &= blanks[column]
     if len(frame.columns) and blank_rows.any():
         found.add(
@@ -465,11 +484,15 @@ def check(
             out[column] = schema.ids_to_text(frame[column]).str.strip()
 
     if schema.SESSION in frame.columns:
-        out[schema.SESSION] = _check_session(frame[schema.SESSION], keep, found)
+        out[schema.SESSION] = _check_session(
+            frame[schema.SESSION], keep, found, distinct[schema.SESSION]
+        )
     if schema.ATTENDED in frame.columns:
         out[schema.ATTENDED] = _check_attended(frame[schema.ATTENDED], keep, found)
     if schema.DATE in frame.columns:
-        out[schema.DATE] = _check_dates(frame[schema.DATE], keep, blanks[schema.DATE], found)
+        out[schema.DATE] = _check_dates(
+            frame[schema.DATE], keep, blanks[schema.DATE], found, distinct[schema.DATE]
+        )
 
     forced = set(numeric or ())
     unknown = forced - set(frame.columns)
@@ -478,7 +501,9 @@ def check(
     for column in frame.columns:
         if column in schema.FIXED_COLUMNS:
             continue
-        out[column] = _check_other(frame[column], column in forced, keep, blanks[column], found)
+        out[column] = _check_other(
+            frame[column], column in forced, keep, blanks[column], found, distinct[column]
+        )
 
     for column, (low, high) in (ranges or {}).items():
         if column not in out:
@@ -509,8 +534,8 @@ def check(
     return CheckedTable(report, schema.canonical_order(table))
 
 
-def _check_session(values: pd.Series, keep, found) -> pd.Series:
-    numbers = _parse_numbers(values)
+def _check_session(values: pd.Series, keep, found, distinct=None) -> pd.Series:
+    numbers = _parse_numbers(values, distinct)
     arr = numbers.to_numpy()
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(arr) | (arr < 1) | (np.mod(arr, 1) != 0)
@@ -550,20 +575,24 @@ def _check_attended(values: pd.Series, keep, found) -> pd.Series:
     return pd.Series(np.where(is_true, 1.0, np.where(is_false, 0.0, np.nan)), index=values.index)
 
 
-def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
+def _check_dates(values: pd.Series, keep, blank, found, distinct) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
-    else:
-        text = values.astype("str").str.strip().where(~blank)
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        retry = parsed.isna() & ~blank
+    else:  # parse each distinct text once: sessions share few dates
+        distinct = distinct or _Distinct.of(values.astype(object))
+        text = distinct.text
+        dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        retry = dates.isna() & (text != "")
         if retry.any():
-            parsed = parsed.where(
+            dates = dates.where(
                 ~retry, pd.to_datetime(text.where(retry), errors="coerce", format="mixed")
             )
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_localize(None)
+        dates = _within_ns_range(dates).astype("datetime64[ns]").to_numpy()
+        parsed = pd.Series(distinct.take(dates, np.datetime64("NaT", "ns")), index=values.index)
     parsed = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
-    outside = parsed.notna() & ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max))
-    parsed = parsed.mask(outside)
+    parsed = _within_ns_range(parsed)
     bad = parsed.isna().to_numpy() & ~blank & keep
     found.add(
         "error",
@@ -576,14 +605,19 @@ def _check_dates(values: pd.Series, keep, blank, found) -> pd.Series:
     return parsed.astype("datetime64[ns]")
 
 
-def _check_other(values: pd.Series, forced: bool, keep, blank, found) -> pd.Series:
+def _within_ns_range(dates: pd.Series) -> pd.Series:
+    """Dates outside what datetime64[ns] holds (years 1677-2262) become missing."""
+    return dates.mask(dates.notna() & ((dates < pd.Timestamp.min) | (dates > pd.Timestamp.max)))
+
+
+def _check_other(values: pd.Series, forced: bool, keep, blank, found, distinct) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    numbers = _parse_numbers(values)
+    numbers = _parse_numbers(values, distinct)
     readable = numbers.notna().to_numpy()
     present = ~blank
     n_present = int(present.sum())
@@ -620,8 +654,9 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
         return
     codes = pd.factorize(client)[0][pos]
     sess = session[pos]
-    order = np.lexsort((pos, sess, codes))
-    pos, codes, sess = pos[order], codes[order], sess[order]
+    order = schema.session_order(codes, sess)
+    if order is not None:
+        pos, codes, sess = pos[order], codes[order], sess[order]
     same_client = np.r_[False, codes[1:] == codes[:-1]]
 
     dup_next = same_client & np.r_[False, sess[1:] == sess[:-1]]

@@ -219,7 +219,7 @@ def read_sessions_checked(
     >>> read_sessions_checked(t).report.errors["rule"].tolist()
     ['session_number']
     """
-    raw, digest = _read_raw(source, format, sheet, options)
+    raw, digest = _read_raw(source, format, sheet, options, columns)
     rows_read = len(raw.frame)
     layout = raw.fmt
     if layout == "redcap" or (format is None and redcap.is_redcap(raw.frame)):
@@ -265,7 +265,7 @@ def read_sessions_checked(
 
 
 # ----------------------------------------------------------------------------- helpers
-def _read_raw(source, format, sheet, options) -> tuple[RawTable, str | None]:
+def _read_raw(source, format, sheet, options, columns=None) -> tuple[RawTable, str | None]:
     """Read ``source`` with the right reader; return the raw table and the file's SHA-256."""
     if isinstance(source, pd.DataFrame):
         if options:
@@ -309,7 +309,7 @@ def _read_raw(source, format, sheet, options) -> tuple[RawTable, str | None]:
         if fmt in ("csv", "tsv", "redcap", "qualtrics"):
             data = text.read_bytes(path)
             digest = hashlib.sha256(data).hexdigest()
-            raw = _read_delimited(path, name, fmt, options, data)
+            raw = _read_delimited(path, name, fmt, options, data, columns)
         else:
             digest = _sha256(path)
             if fmt == "excel":
@@ -327,8 +327,11 @@ def _read_raw(source, format, sheet, options) -> tuple[RawTable, str | None]:
     return raw, digest
 
 
-def _read_delimited(path, name, fmt, options, data) -> RawTable:
-    raw = text.read_text(path, name, "tsv" if fmt == "tsv" else "csv", options, data=data)
+def _read_delimited(path, name, fmt, options, data, columns) -> RawTable:
+    ids = mapping.id_columns(columns)
+    raw = text.read_text(
+        path, name, "tsv" if fmt == "tsv" else "csv", options, data=data, text_columns=ids
+    )
     raw.fmt = fmt
     q = qualtrics.header_rows_in_frame(raw)
     if fmt == "qualtrics" or q:

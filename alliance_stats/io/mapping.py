@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from alliance_stats import schema
@@ -80,6 +80,22 @@ def _suggest(name: str, available: list[str]) -> str:
         hit = difflib.get_close_matches(_fold(name), list(folded), n=1, cutoff=0.5)
         match = [folded[hit[0]]] if hit else []
     return f" Did you mean {match[0]!r}?" if match else ""
+
+
+def id_columns(columns: Mapping[str, str] | None) -> Callable[[str], bool]:
+    """A test of whether a file's column will hold client or therapist ids (kept as text).
+
+    Examples
+    --------
+    >>> is_id = id_columns({"Code": "client"})
+    >>> is_id("Code"), is_id("Client_ID"), is_id("record_id"), is_id("wai_1")
+    (True, True, True, False)
+    """
+    mapped = set()
+    if isinstance(columns, Mapping):
+        mapped = {str(k) for k, v in columns.items() if v in schema.ID_COLUMNS}
+    folded = {_fold(a) for c in schema.ID_COLUMNS for a in ALIASES[c]} | {"recordid"}
+    return lambda name: name.strip() in mapped or _fold(name) in folded
 
 
 def apply_mapping(raw: RawTable, columns: Mapping[str, str] | None) -> RawTable:

@@ -12,7 +12,7 @@ import codecs
 import csv
 import io as _io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,8 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str, str | No
 
 def _records(text: str, delimiter: str, limit: int | None = None):
     """Yield ``(first line number, fields)`` for each record; blank lines give ``[]``."""
+    if limit is not None:  # a prefix is enough, and copying a large text is slow
+        text = text[: 4096 * (limit + 1)]
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     previous = 0
     for count, fields in enumerate(reader):
@@ -176,6 +178,26 @@ def parse_records(
     return header, line, records[header_at + 1 :]
 
 
+def _header(text: str, delimiter: str, name: str):
+    """Header, its line number and the first 200 records, read with the csv module."""
+    try:
+        records = list(_records(text, delimiter, limit=201))
+    except csv.Error as exc:
+        raise InputError(f"cannot read '{name}' as delimited text: {exc}") from exc
+    at = 0
+    while at < len(records) and not any(f.strip() for f in records[at][1]):
+        at += 1
+    if at == len(records):
+        if len(records) > 200:  # 200 blank lines: let the full parse decide
+            return parse_records(text, delimiter, name)
+        raise InputError(
+            f"'{name}' is empty: it has no header line naming the columns. "
+            "Check that you chose the right file"
+        )
+    line, header = records[at]
+    return header, line, records[at + 1 :]
+
+
 def build_frame(
     header: list[str], records: list[tuple[int, list[str]]], name: str
 ) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
@@ -207,15 +229,63 @@ def build_frame(
     for j in range(width):
         col = pd.Series(values[:, j], dtype="str")
         columns[j] = col.where(col != "", np.nan)
-    frame = pd.DataFrame(columns)
-    frame.columns = names
-    # A trailing delimiter gives an unnamed column with nothing in it: drop it.
+    frame = _name_columns(pd.DataFrame(columns), header)
+    return frame, lines, list(frame.columns)
+
+
+def _name_columns(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
+    """Name the columns from the header; drop an unnamed empty column (trailing delimiter)."""
+    frame.columns = [c.strip() or f"Unnamed: {j + 1}" for j, c in enumerate(header)]
     keep = [
         j for j, column in enumerate(header) if column.strip() or frame.iloc[:, j].notna().any()
     ]
-    if len(keep) < width:
+    if len(keep) < len(header):
         frame = frame.iloc[:, keep]
-    return frame, lines, list(frame.columns)
+    return frame
+
+
+def _fast_frame(
+    data: bytes,
+    encoding: str,
+    text: str,
+    delimiter: str,
+    decimal: str | None,
+    header: list[str],
+    header_line: int,
+    text_columns: Callable[[str], bool],
+):
+    """The data lines read by pandas' C parser, or ``None`` when line numbers would be wrong.
+
+    pandas is many times faster than the csv module, but it cannot say which line a record
+    started on. When every record is one physical line (no quoted line breaks, no ragged
+    rows), record ``i`` is line ``header_line + 1 + i``; otherwise the caller falls back to
+    the exact, slower path. Numbers are parsed here; columns picked by ``text_columns``
+    (identifiers) stay text so that ``007`` keeps its zeros.
+    """
+    if "\r" in text and "\n" not in text:
+        return None
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    keep_text = {j: "str" for j, c in enumerate(header) if text_columns(c)}
+    try:
+        frame = pd.read_csv(
+            _io.BytesIO(data),
+            encoding=encoding,
+            sep=delimiter,
+            decimal=decimal or ".",
+            header=None,
+            skiprows=header_line,
+            dtype=keep_text,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError):
+        return None
+    if frame.shape[1] != len(header) or len(frame) != n_lines - header_line:
+        return None
+    frame = _name_columns(frame, header)
+    return frame, np.arange(header_line + 1, header_line + 1 + len(frame), dtype=np.int64)
 
 
 def check_options(options: dict[str, Any], name: str) -> None:
@@ -229,12 +299,19 @@ def check_options(options: dict[str, Any], name: str) -> None:
 
 
 def read_text(
-    path: Path, name: str, fmt: str, options: dict[str, Any], *, data: bytes | None = None
+    path: Path,
+    name: str,
+    fmt: str,
+    options: dict[str, Any],
+    *,
+    data: bytes | None = None,
+    text_columns: Callable[[str], bool] = lambda name: False,
 ) -> RawTable:
-    """Read a CSV or TSV file into a :class:`RawTable` of text values.
+    """Read a CSV or TSV file into a :class:`RawTable`.
 
     Options: ``sep`` (or ``delimiter``), ``decimal`` (``'.'`` or ``','``), ``encoding``, and
     ``na_values`` (cell text read as missing; default :data:`NA_MARKERS`, ``[]`` for none).
+    Columns for which ``text_columns(name)`` is true are kept as text (identifiers).
     """
     check_options(options, name)
     if data is None:
@@ -246,13 +323,7 @@ def read_text(
     if sep is not None and (not isinstance(sep, str) or len(sep) != 1):
         raise InputError(f"sep must be a single character such as ',' or ';'; got {sep!r}")
     delimiter = sep or sniff_delimiter(text, preferred="\t" if fmt == "tsv" else ",")
-    header, header_line, records = parse_records(text, delimiter, name)
-    raw_frame, lines, _ = build_frame(header, records, name)
-    raw = RawTable(raw_frame, name, fmt, row_numbers=lines, row_unit="line")
-    raw.header_line = header_line
-    if encoding_note:
-        raw.note("encoding", encoding_note, value=encoding)
-
+    header, header_line, records = _header(text, delimiter, name)
     decimal = options.get("decimal")
     if decimal not in (None, ".", ","):
         raise InputError(f"decimal must be '.' or ','; got {decimal!r}")
@@ -261,23 +332,38 @@ def read_text(
             f"'{name}' is comma-delimited, so decimal=',' is ambiguous; "
             "save it with ';' between values, or use decimal='.'"
         )
+    decimal_note = None
     if decimal is None and delimiter != ",":
         sample = [f for _, f in records[:200]]
         if _looks_decimal_comma(sample):
             decimal = ","
-            raw.note(
-                "decimal_comma",
-                "numbers are written with a decimal comma (such as 3,5); they were read as "
-                "decimal numbers. Pass decimal='.' to keep them as text",
-                value=next(
-                    v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)
-                ),
+            decimal_note = next(
+                v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)
             )
+    fast = _fast_frame(data, encoding, text, delimiter, decimal, header, header_line, text_columns)
+    if fast is None:
+        header, header_line, records = parse_records(text, delimiter, name)
+        raw_frame, lines, _ = build_frame(header, records, name)
+    else:
+        raw_frame, lines = fast
+    raw = RawTable(raw_frame, name, fmt, row_numbers=lines, row_unit="line")
+    raw.header_line = header_line
+    if encoding_note:
+        raw.note("encoding", encoding_note, value=encoding)
+    if decimal_note is not None:
+        raw.note(
+            "decimal_comma",
+            "numbers are written with a decimal comma (such as 3,5); they were read as "
+            "decimal numbers. Pass decimal='.' to keep them as text",
+            value=decimal_note,
+        )
     if decimal == ",":
         frame = raw.frame.copy()
         for column in frame.columns:
             values = frame[column]
             if isinstance(values, pd.DataFrame):  # duplicate names: validation reports them
+                continue
+            if not pd.api.types.is_string_dtype(values):
                 continue
             hit = values.str.fullmatch(_DECIMAL_COMMA.pattern).fillna(False).astype(bool)
             if hit.any():
@@ -305,8 +391,10 @@ def text_missing_codes(raw: RawTable) -> dict[str, list[Any]]:
         values = raw.frame[column]
         if isinstance(values, pd.DataFrame):
             continue
-        stripped = values.dropna().astype("str").str.strip()
-        present = [m for m in markers if (stripped == str(m)).any()]
+        if not pd.api.types.is_string_dtype(values) and values.dtype != object:
+            continue
+        distinct = set(pd.Series(values.unique()).dropna().astype("str").str.strip())
+        present = [m for m in markers if str(m) in distinct]
         if present:
             out[column] = present
     return out

@@ -213,3 +213,21 @@ def test_dataframe_input_not_modified():
 def test_bom_is_not_part_of_first_column(tmp_path):
     path = write(tmp_path, codecs.BOM_UTF8 + GOOD.encode())
     assert quiet(path).columns[0] == "client"
+
+
+def test_fast_and_exact_paths_give_the_same_table(tmp_path):
+    """Files without quoted line breaks take pandas' C parser; others the csv module."""
+    body = (
+        "client,therapist,session,attended,wai_1,note\n"
+        "007,t1,1,yes,3.5,a\n007,t1,2,no,,b\n"
+        "012,t2,1,1,4,c\n012,t2,2,0,NA,d\n"
+    )
+    fast = tmp_path / "fast.csv"
+    fast.write_text(body)
+    exact = tmp_path / "exact.csv"
+    exact.write_text(body.replace(",d\n", ',"d\nd"\n'))  # a quoted line break
+    a = als.read_sessions(fast)
+    b = als.read_sessions(exact)
+    assert a["client"].tolist() == ["007", "007", "012", "012"]
+    pd.testing.assert_frame_equal(a.drop(columns="note"), b.drop(columns="note"))
+    assert b["note"].iloc[-1] == "d\nd"
