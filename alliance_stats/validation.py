@@ -30,6 +30,11 @@ rule                         severity meaning
 ``missing_code``             note     values read as missing because of a missing-value code
 ``column_alias``             note     a column recognised under another name
 ============================ ======== =====================================================
+
+Readers add their own findings to the same report: ``excluded_response`` (warning: a
+Qualtrics preview, test or unfinished response left out), ``no_sessions`` (warning: a wide
+row or REDCap record without session data), and the notes ``encoding``, ``decimal_comma``,
+``redcap_layout``, ``value_labels`` and ``attended_when_rated``.
 """
 
 from __future__ import annotations
