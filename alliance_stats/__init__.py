@@ -48,11 +48,17 @@ _LAZY = {
     "detect_ruptures": "alliance_stats.ruptures",
     "rupture_dropout_link": "alliance_stats.ruptures",
     "RuptureDropoutLink": "alliance_stats.ruptures",
+    "fit_mixed": "alliance_stats.models",
+    "MixedResult": "alliance_stats.models",
+    "compare": "alliance_stats.models",
+    "strategy_effects": "alliance_stats.strategies",
+    "StrategyResult": "alliance_stats.strategies",
 }
 _SUBMODULES = {
     "datasets",
     "instruments",
     "io",
+    "models",
     "prep",
     "retention",
     "ruptures",
@@ -60,6 +66,7 @@ _SUBMODULES = {
     "scoring",
     "scale_reliability",
     "simulate",
+    "strategies",
     "utterances",
     "validation",
 }
@@ -82,6 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
         datasets,
         instruments,
         io,
+        models,
         prep,
         retention,
         ruptures,
@@ -89,11 +97,13 @@ if TYPE_CHECKING:  # pragma: no cover
         schema,
         scoring,
         simulate,
+        strategies,
         utterances,
         validation,
     )
     from alliance_stats.instruments import Instrument  # noqa: F401
     from alliance_stats.io import read_sessions  # noqa: F401
+    from alliance_stats.models import MixedResult, compare, fit_mixed  # noqa: F401
     from alliance_stats.prep import (  # noqa: F401
         add_lags,
         decompose,
@@ -117,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StudyParameters,
         simulate_study,
     )
+    from alliance_stats.strategies import StrategyResult, strategy_effects  # noqa: F401
     from alliance_stats.utterances import session_codes  # noqa: F401
     from alliance_stats.validation import ValidationReport, validate_sessions  # noqa: F401
 

@@ -1,0 +1,181 @@
+"""Engine adapters: run a fit and translate it into engine-neutral numbers (lme4 names).
+
+The default engine is ``mixedlm`` (Rust core, lme4-style formulas). Everything the rest
+of :mod:`alliance_stats.models` needs comes back as an :class:`EngineFit`, with
+coefficient and variance-component names spelled the way lme4 prints them
+(``gendermale``, ``client:therapist``, ``Subject.1`` for a ``||`` term).
+
+Examples
+--------
+>>> lme4_term_name("gender.1:session", {"gender": ["female", "male"]})
+'gendermale:session'
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alliance_stats.errors import InputError, ModelFitError
+from alliance_stats.models.formula import ParsedFormula
+
+ENGINES = ("mixedlm",)
+
+
+@dataclass
+class EngineFit:
+    """Numbers from one fit, engine-neutral; ``raw`` keeps the engine's own object."""
+
+    beta: np.ndarray
+    names: list[str]
+    vcov: np.ndarray
+    theta: np.ndarray
+    varcorr: pd.DataFrame
+    loglik: float
+    deviance: float
+    n_par: int
+    nobs: int
+    n_groups: dict[str, int]
+    converged: bool
+    singular: bool
+    sigma: float
+    raw: Any
+    messages: list[str] = field(default_factory=list)
+
+
+def lme4_term_name(name: str, factor_levels: dict[str, list[str]]) -> str:
+    """Translate an engine coefficient name (``btype.1``) to lme4's (``btypescold``)."""
+    parts = []
+    for part in name.split(":"):
+        m = re.fullmatch(r"(.+)\.(\d+)", part)
+        if m and m.group(1) in factor_levels:
+            levels = factor_levels[m.group(1)]
+            k = int(m.group(2))
+            if 0 <= k < len(levels):
+                part = f"{m.group(1)}{levels[k]}"
+        parts.append(part)
+    return ":".join(parts)
+
+
+def _group_name(engine_name: str, parsed: ParsedFormula) -> str:
+    """lme4 names the inner factor of ``(1 | a/b)`` as ``b:a``."""
+    for term in parsed.random:
+        if term.nested:
+            f = term.group_factors
+            for i in range(1, len(f)):
+                if engine_name == ":".join(f[: i + 1]):
+                    inner = f[i]
+                    outer = ":".join(reversed(f[:i]))
+                    return f"{inner}:{outer}" if i == 1 else f"{inner}:({outer})"
+    return engine_name
+
+
+def varcorr_frame(raw: Any, parsed: ParsedFormula, gaussian: bool, sigma: float) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(m))``: grp, var1, var2, vcov, sdcor."""
+    structs = {s.grouping_factor: s for s in raw.matrices.random_structures}
+    blocks = []
+    for order, (gname, grp) in enumerate(raw.VarCorr().groups.items()):
+        struct = structs.get(gname)
+        n_levels = struct.n_levels if struct is not None else 0
+        name = _group_name(gname, parsed)
+        terms = list(grp.term_names)
+        cov = np.asarray(grp.cov, dtype=float)
+        correlated = struct.correlated if struct is not None else True
+        if correlated or len(terms) == 1:
+            rows = [(name, t, None, cov[i, i], np.sqrt(cov[i, i])) for i, t in enumerate(terms)]
+            for j in range(len(terms)):
+                for i in range(j + 1, len(terms)):
+                    denom = np.sqrt(cov[i, i] * cov[j, j])
+                    corr = cov[i, j] / denom if denom > 0 else np.nan
+                    rows.append((name, terms[j], terms[i], cov[i, j], corr))
+            blocks.append((n_levels, order, 0, rows))
+        else:
+            for k, t in enumerate(terms):
+                label = name if k == 0 else f"{name}.{k}"
+                row = (label, t, None, cov[k, k], np.sqrt(cov[k, k]))
+                blocks.append((n_levels, order, k, [row]))
+    blocks.sort(key=lambda b: (-b[0], b[1], b[2]))
+    rows = [r for b in blocks for r in b[3]]
+    if gaussian:
+        rows.append(("Residual", None, None, sigma**2, sigma))
+    out = pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+    out["grp"] = out["grp"].astype(object)
+    return out
+
+
+def fit_mixedlm(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    family: str,
+    REML: bool,
+    nagq: int,
+    factor_levels: dict[str, list[str]],
+    optimizer: str | None = None,
+) -> EngineFit:
+    """Fit with mixedlm and translate the result."""
+    import mixedlm as ml
+
+    msgs: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if family == "gaussian":
+                ctrl = ml.lmerControl(optimizer=optimizer) if optimizer else None
+                raw = ml.lmer(parsed.text, data, REML=REML, control=ctrl)
+            else:
+                from mixedlm.families.binomial import Binomial
+
+                ctrl = ml.glmerControl(optimizer=optimizer) if optimizer else None
+                raw = ml.glmer(parsed.text, data, family=Binomial(), nAGQ=nagq, control=ctrl)
+        msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
+    except (RuntimeError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        raise ModelFitError(
+            f"mixedlm could not fit '{parsed.text}': {exc}. Try centring or scaling "
+            "predictors, or a simpler random-effects structure."
+        ) from exc
+    return translate(raw, parsed, family, factor_levels, msgs)
+
+
+def translate(
+    raw: Any,
+    parsed: ParsedFormula,
+    family: str,
+    factor_levels: dict[str, list[str]],
+    msgs: list[str] | None = None,
+) -> EngineFit:
+    """Translate a mixedlm result into an :class:`EngineFit` with lme4's names."""
+    gaussian = family == "gaussian"
+    sigma = float(raw.sigma) if gaussian else 1.0
+    names = [lme4_term_name(n, factor_levels) for n in raw.matrices.fixed_names]
+    ll = raw.logLik()
+    loglik = float(ll)
+    n_theta = len(np.asarray(raw.theta))
+    n_par = len(names) + n_theta + (1 if gaussian else 0)
+    vc = varcorr_frame(raw, parsed, gaussian, sigma)
+    n_groups = {}
+    for s in raw.matrices.random_structures:
+        n_groups[_group_name(s.grouping_factor, parsed)] = int(s.n_levels)
+    return EngineFit(
+        beta=np.asarray(raw.beta, dtype=float).copy(),
+        names=names,
+        vcov=np.asarray(raw.vcov(), dtype=float).copy(),
+        theta=np.asarray(raw.theta, dtype=float).copy(),
+        varcorr=vc,
+        loglik=loglik,
+        deviance=-2.0 * loglik,
+        n_par=n_par,
+        nobs=int(raw.matrices.n_obs),
+        n_groups=n_groups,
+        converged=bool(raw.converged),
+        singular=bool(raw.isSingular()),
+        sigma=sigma,
+        raw=raw,
+        messages=list(msgs or []),
+    )

@@ -1,0 +1,356 @@
+"""MixedResult: the tidy, frozen result of :func:`alliance_stats.models.fit_mixed`.
+
+Examples
+--------
+>>> import alliance_stats.models as m
+>>> from alliance_stats.models.testing import sleepstudy
+>>> res = m.fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy())
+>>> res.coefficients.loc["Days", "estimate"].round(3)
+np.float64(10.467)
+>>> round(res.loglik, 2)
+-871.81
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alliance_stats.errors import InputError
+
+COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
+OR_COLUMNS = ("odds_ratio", "or_conf_low", "or_conf_high")
+VARCORR_COLUMNS = ("grp", "var1", "var2", "vcov", "sdcor")
+
+
+@dataclass(frozen=True)
+class MixedResult:
+    """A fitted linear or logistic mixed model.
+
+    Attributes
+    ----------
+    formula, family, REML, nagq, engine
+        What was fitted, and how (``nagq``: 1 = Laplace, > 1 adaptive Gauss-Hermite).
+    coefficients : pandas.DataFrame
+        Index ``term`` (lme4's names); columns ``estimate, std_error, statistic, p_value,
+        conf_low, conf_high`` (Wald, normal reference) and for binomial models also
+        ``odds_ratio, or_conf_low, or_conf_high``.
+    varcorr : pandas.DataFrame
+        ``grp, var1, var2, vcov, sdcor`` as lme4's ``as.data.frame(VarCorr(m))``.
+    loglik, aic, bic, deviance : float
+        Log-likelihood (the REML criterion's log-likelihood for REML fits), AIC, BIC and
+        ``-2 * loglik``.
+    nobs : int
+        Rows used. ``n_groups``: levels per grouping factor.
+    converged, singular : bool
+        Convergence after the checks in :mod:`alliance_stats.models.robust`; a variance
+        at zero or a correlation at +-1.
+    notes : tuple of str
+        Plain-language notes: rows dropped, optimum checks and restarts, SE method.
+    se_method : str
+        ``"hessian"`` (numerical Hessian over variance parameters and fixed effects, as
+        lme4's default for GLMMs) or ``"model"`` (lme4's ``use.hessian = FALSE`` / the
+        linear-model formula).
+    """
+
+    formula: str
+    family: str
+    REML: bool
+    nagq: int
+    engine: str
+    coefficients: pd.DataFrame
+    varcorr: pd.DataFrame
+    loglik: float
+    aic: float
+    bic: float
+    deviance: float
+    nobs: int
+    n_groups: dict[str, int]
+    converged: bool
+    singular: bool
+    notes: tuple[str, ...]
+    se_method: str
+    n_par: int
+    theta: np.ndarray = field(repr=False)
+    vcov: pd.DataFrame = field(repr=False)
+    conf_level: float = 0.95
+    fit_seconds: float = field(default=float("nan"), repr=False)
+    _raw: Any = field(default=None, repr=False, compare=False)
+    _frame: Any = field(default=None, repr=False, compare=False)
+    _factor_levels: dict = field(default_factory=dict, repr=False, compare=False)
+    _grouping: tuple = field(default=(), repr=False, compare=False)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        groups = ", ".join(f"{k}={v}" for k, v in self.n_groups.items())
+        flag = "" if self.converged else ", NOT converged"
+        flag += ", singular" if self.singular else ""
+        return (
+            f"MixedResult({self.family}, {self.formula!r}, nobs={self.nobs}, groups: {groups}, "
+            f"logLik={self.loglik:.3f}{flag})"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Coefficient table with ``term`` as a column (unrounded).
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> list(fitted_example().to_frame().columns[:3])
+        ['term', 'estimate', 'std_error']
+        """
+        return self.coefficients.reset_index()
+
+    @property
+    def estimator(self) -> str:
+        if self.family == "gaussian":
+            return "REML" if self.REML else "ML"
+        return "ML (Laplace)" if self.nagq == 1 else f"ML (adaptive GHQ, {self.nagq} points)"
+
+    def _fixed_table(self) -> pd.DataFrame:
+        cols = ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
+        if self.family == "binomial":
+            cols += list(OR_COLUMNS)
+        t = self.coefficients[cols].copy()
+        t["p_value"] = [_fmt_p(p) for p in t["p_value"]]
+        return t
+
+    def summary(self, digits: int = 3) -> str:
+        """A journal-style text summary (rounded; the attributes stay unrounded).
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> print(fitted_example().summary().splitlines()[0])
+        Linear mixed model (REML), engine mixedlm
+        """
+        kind = "Linear" if self.family == "gaussian" else "Logistic"
+        lines = [f"{kind} mixed model ({self.estimator}), engine {self.engine}"]
+        lines.append(f"Formula: {self.formula}")
+        groups = ", ".join(f"{k} {v}" for k, v in self.n_groups.items())
+        lines.append(f"Observations: {self.nobs}; groups: {groups}")
+        lines.append(
+            f"logLik {self.loglik:.{digits}f}  AIC {self.aic:.{digits}f}  BIC {self.bic:.{digits}f}"
+        )
+        lines.append("")
+        lines.append(f"Fixed effects (Wald {self.conf_level:.0%} CI; SEs: {self.se_method}):")
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            lines.append(self._fixed_table().round(digits).to_string())
+        lines.append("")
+        lines.append("Random effects:")
+        vc = self.varcorr.copy()
+        vc["var1"] = vc["var1"].fillna("")
+        vc["var2"] = vc["var2"].fillna("")
+        lines.append(vc.round(digits).to_string(index=False))
+        status = "converged" if self.converged else "did NOT converge"
+        lines.append("")
+        lines.append(
+            f"Fit {status}"
+            + ("; singular (a variance at 0 or correlation at +-1)" if self.singular else "")
+        )
+        for n in self.notes:
+            lines.append(f"Note: {n}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        kind = "Linear" if self.family == "gaussian" else "Logistic"
+        head = (
+            f"<p><b>{kind} mixed model</b> ({html.escape(self.estimator)}): "
+            f"<code>{html.escape(self.formula)}</code><br>"
+            f"n = {self.nobs}; "
+            + "; ".join(f"{html.escape(k)}: {v}" for k, v in self.n_groups.items())
+            + f"; logLik = {self.loglik:.3f}, AIC = {self.aic:.2f}, BIC = {self.bic:.2f}</p>"
+        )
+        fixed = self._fixed_table().round(3).to_html(escape=True)
+        vc = self.varcorr.round(3).to_html(index=False, escape=True, na_rep="")
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        status = "converged" if self.converged else "<b>did not converge</b>"
+        return (
+            f"<div>{head}<p>Fixed effects</p>{fixed}<p>Random effects</p>{vc}"
+            f"<p>Fit {status}{'; singular' if self.singular else ''}</p><ul>{notes}</ul></div>"
+        )
+
+    def plot(self, ax=None, intercept: bool = False):
+        """Forest plot of the fixed effects with their confidence intervals (odds ratios for
+        binomial models). Returns the matplotlib Axes.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> ax = fitted_example().plot()
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.4 * len(self.coefficients) + 1.2))
+        t = self.coefficients
+        if not intercept:
+            t = t.drop(index="(Intercept)", errors="ignore")
+        binom = self.family == "binomial"
+        est = t["odds_ratio"] if binom else t["estimate"]
+        lo = t["or_conf_low"] if binom else t["conf_low"]
+        hi = t["or_conf_high"] if binom else t["conf_high"]
+        y = np.arange(len(t))[::-1]
+        ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="k", capsize=3)
+        ax.axvline(1.0 if binom else 0.0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(y, list(t.index))
+        if binom:
+            ax.set_xscale("log")
+        ax.set_xlabel("odds ratio" if binom else "estimate")
+        return ax
+
+    # ------------------------------------------------------------------ quantities
+    def _residual_variance(self) -> float:
+        if self.family == "gaussian":
+            return float(self.varcorr.loc[self.varcorr["grp"] == "Residual", "vcov"].iloc[0])
+        return float(np.pi**2 / 3)
+
+    def icc(self) -> pd.DataFrame:
+        """Intraclass correlations from the random-intercept variances.
+
+        For binomial models the level-1 variance is pi^2/3 (latent-scale ICC). With random
+        slopes, ICCs refer to covariate value 0 (the intercept).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``group, variance, icc``; the last row ``adjusted`` sums all groups.
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> fitted_example().icc()["group"].tolist()
+        ['Subject', 'adjusted']
+        """
+        vc = self.varcorr
+        ints = vc[(vc["var1"] == "(Intercept)") & vc["var2"].isna()]
+        resid = self._residual_variance()
+        total = float(ints["vcov"].sum()) + resid
+        rows = [(g, float(v), float(v) / total) for g, v in zip(ints["grp"], ints["vcov"])]
+        rows.append(("adjusted", total - resid, (total - resid) / total))
+        return pd.DataFrame(rows, columns=["group", "variance", "icc"])
+
+    def _random_variance(self) -> float:
+        """Mean over rows of diag(Z Sigma Z') (Johnson 2014 extension for random slopes)."""
+        frame = self._frame
+        total = 0.0
+        vc = self.varcorr
+        for grp in vc["grp"].unique():
+            if grp == "Residual":
+                continue
+            block = vc[vc["grp"] == grp]
+            var_rows = block[block["var2"].isna()]
+            terms = list(var_rows["var1"])
+            cov = np.diag(var_rows["vcov"].to_numpy(dtype=float))
+            for _, r in block[block["var2"].notna()].iterrows():
+                i, j = terms.index(r["var1"]), terms.index(r["var2"])
+                cov[i, j] = cov[j, i] = r["vcov"]
+            if terms == ["(Intercept)"] or frame is None:
+                total += float(cov[0, 0])
+                continue
+            cols = []
+            for t in terms:
+                if t == "(Intercept)":
+                    cols.append(np.ones(len(frame)))
+                elif t in frame.columns:
+                    cols.append(frame[t].to_numpy(dtype=float))
+                else:
+                    raise InputError(f"r2(): random-effect term {t!r} is not a plain column")
+            Z = np.column_stack(cols)
+            total += float(np.mean(np.einsum("ij,jk,ik->i", Z, cov, Z)))
+        return total
+
+    def r2(self) -> pd.DataFrame:
+        """Nakagawa's marginal and conditional R-squared (Nakagawa et al. 2017).
+
+        Marginal = var(fixed) / (var(fixed) + var(random) + var(residual)); conditional
+        adds the random variance to the numerator. Binomial models use the latent
+        residual variance pi^2/3; random slopes use Johnson's (2014) extension.
+        R equivalent: ``performance::r2_nakagawa(m)``.
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> fitted_example().r2().columns.tolist()
+        ['r2_marginal', 'r2_conditional']
+        """
+        X = np.asarray(self._raw.matrices.X, dtype=float)
+        var_f = float(np.var(X @ self.coefficients["estimate"].to_numpy(), ddof=1))
+        var_r = self._random_variance()
+        var_e = self._residual_variance()
+        tot = var_f + var_r + var_e
+        return pd.DataFrame(
+            {"r2_marginal": [var_f / tot], "r2_conditional": [(var_f + var_r) / tot]}
+        )
+
+    def predict(
+        self, newdata: pd.DataFrame | None = None, re_form: str | None = None, type="response"
+    ) -> pd.Series:
+        """Predictions, with random effects (``re_form=None``) or without (``re_form="~0"``).
+
+        Levels of a grouping factor not seen in fitting get random effects of zero (lme4's
+        ``allow.new.levels = TRUE``). ``type="response"`` gives probabilities for binomial
+        models, ``type="link"`` the log-odds. R: ``predict(m, newdata, re.form = NA)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> new = pd.DataFrame({"Days": [0.0, 0.0], "Subject": ["308", "new"]})
+        >>> fitted_example().predict(new).round(1).tolist()
+        [253.7, 251.4]
+        """
+        if type not in ("response", "link"):
+            raise InputError("type must be 'response' or 'link'")
+        if re_form not in (None, "~0", "NA", "~ 0"):
+            raise InputError("re_form must be None (all random effects) or '~0' (none)")
+        ref = None if re_form is None else "~0"
+        if newdata is None:
+            newdata = self._frame
+        else:
+            newdata = self._prepare_newdata(newdata)
+        mtype = "response" if type == "response" else "link"
+        kwargs = {"type": mtype} if self.family == "binomial" else {}
+        values = self._raw.predict(newdata, re_form=ref, allow_new_levels=True, **kwargs)
+        return pd.Series(np.asarray(values, dtype=float), index=newdata.index, name="predicted")
+
+    def _prepare_newdata(self, newdata: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(newdata, pd.DataFrame):
+            raise InputError("newdata must be a pandas DataFrame")
+        d = newdata.copy()
+        needed = [c for c in self._frame.columns if c != self._frame.columns[0]]
+        missing = [c for c in needed if c not in d.columns and c not in self._grouping]
+        if missing:
+            raise InputError(f"newdata lacks the column(s) {missing} used by the model")
+        for c in needed:
+            if c not in d.columns:
+                d[c] = "__new_level__"
+            if c in self._grouping:
+                d[c] = d[c].astype("str")
+            elif c in self._factor_levels:
+                levels = self._factor_levels[c]
+                bad = set(d[c].dropna().astype(str)) - set(levels)
+                if bad:
+                    raise InputError(f"newdata column '{c}' has unknown level(s) {sorted(bad)}")
+                d[c] = pd.Categorical(d[c].astype(str), categories=levels)
+            else:
+                d[c] = d[c].astype("float64")
+        resp = self._frame.columns[0]
+        if resp not in d.columns:
+            d[resp] = 0.0
+        return d
+
+
+def _fmt_p(p: float) -> str:
+    if not np.isfinite(p):
+        return ""
+    return "<.001" if p < 0.001 else f"{p:.3f}"

@@ -1,0 +1,213 @@
+"""fit_mixed against lme4 (and glmmTMB) fits recorded by tests/reference/R/lme4_models.R.
+
+Acceptance (issue 4): linear models agree with lme4 to 1e-4 relative (fixed effects, SDs) and
+1e-3 absolute (log-likelihood); binomial log-likelihood within 1e-3 of the best of lme4 and
+glmmTMB or higher, fixed effects within 1e-3 of the best fit's.  R is never needed here.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_stats import datasets
+from alliance_stats.models import fit_mixed
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LINEAR = [
+    "sleepstudy_reml",
+    "sleepstudy_ml",
+    "sleepstudy_uncorr",
+    "clinic_wai_slope",
+    "clinic_wai_gender_ml",
+    "clinic_wai_nested",
+]
+BINOMIAL = ["verbagg", "clinic_srs_alert", "clinic_srs_alert_agq", "clinic_dropout"]
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"lme4_{name}.json").read_text())
+
+
+def clinic_attended() -> pd.DataFrame:
+    """Attended clinic rows with wai_total, srs_alert, resistance_c as the R script makes them."""
+    df = datasets.load("clinic")
+    att = df[df["attended"]].copy()
+    wai = [f"wai_{i}" for i in range(1, 13)]
+    srs = [f"srs_{i}" for i in range(1, 5)]
+    att["wai_total"] = att[wai].sum(axis=1, min_count=12)  # NA when any item is blank
+    att["srs_total"] = att[srs].sum(axis=1, min_count=4)
+    att["srs_alert"] = (att["srs_total"] < 36).astype("float64").where(att["srs_total"].notna())
+    att["resistance_c"] = att["resistance"] - 2
+    return att
+
+
+@cache
+def load_data(name: str) -> pd.DataFrame:
+    if name == "sleepstudy":
+        d = pd.read_csv(FIXTURES / "lme4_sleepstudy.csv")
+        d["Subject"] = d["Subject"].astype("str")
+        return d
+    if name == "VerbAgg":
+        d = pd.read_csv(FIXTURES / "lme4_verbagg.csv")
+        d["r2"] = (d["r2"] == "Y").astype("int64")
+        d["id"] = d["id"].astype("str")
+        return d
+    if name == "clinic":
+        return clinic_attended()
+    if name == "clinic_dropout_pp":
+        return pd.read_csv(FIXTURES / "lme4_clinic_dropout_pp.csv")
+    raise KeyError(name)
+
+
+@cache
+def ours(name: str):
+    fx = fixture(name)
+    return fit_mixed(
+        fx["formula"],
+        load_data(fx["data"]),
+        family=fx["family"],
+        REML=bool(fx["REML"]),
+        nagq=int(fx["nAGQ"]),
+    )
+
+
+def lme4_fixef(block: dict) -> pd.Series:
+    return pd.Series({c["term"]: c["estimate"] for c in block["fixef"]})
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_linear_matches_lme4(name):
+    fx = fixture(name)
+    tol = fx["tolerance"]
+    res = ours(name)
+    ref = fx["lme4"]
+    assert res.loglik >= ref["loglik"] - tol["loglik_abs"]
+    if ref["conv_messages"]:
+        # lme4's default stopped early and said so; compare with lme4 refitted to tight
+        # optimizer tolerances (same software, converged).
+        ref = ref["tight"]
+        assert not ref["conv_messages"]
+    est = res.coefficients["estimate"]
+    want = lme4_fixef(ref)
+    assert list(est.index) == list(want.index)  # lme4's term names
+    np.testing.assert_allclose(est.to_numpy(), want.to_numpy(), rtol=tol["fixef_rel"])
+    vc_ref = pd.DataFrame(ref["varcorr"])
+    assert res.varcorr["grp"].tolist() == vc_ref["grp"].tolist()
+    assert res.varcorr["var1"].fillna("").tolist() == vc_ref["var1"].fillna("").tolist()
+    sd_rows = res.varcorr["var2"].isna().to_numpy()
+    np.testing.assert_allclose(
+        res.varcorr["sdcor"].to_numpy()[sd_rows],
+        vc_ref["sdcor"].to_numpy()[sd_rows],
+        rtol=tol["sd_rel"],
+    )
+    np.testing.assert_allclose(
+        res.varcorr["sdcor"].to_numpy()[~sd_rows], vc_ref["sdcor"].to_numpy()[~sd_rows], atol=1e-3
+    )
+    assert abs(res.loglik - ref["loglik"]) < tol["loglik_abs"]
+    assert res.nobs == ref["nobs"]
+    se_ref = pd.Series({c["term"]: c["std_error"] for c in ref["fixef"]})
+    np.testing.assert_allclose(res.coefficients["std_error"], se_ref, rtol=1e-3)
+
+
+def best_reference(fx: dict) -> tuple[str, float, pd.Series]:
+    """The software with the highest log-likelihood among lme4 and glmmTMB."""
+    cands = [("lme4", fx["lme4"]["loglik"], lme4_fixef(fx["lme4"]))]
+    tmb = fx.get("glmmTMB")
+    if tmb and tmb["loglik"] is not None and np.isfinite(tmb["loglik"]):
+        cands.append(("glmmTMB", tmb["loglik"], lme4_fixef(tmb)))
+    return max(cands, key=lambda c: c[1])
+
+
+@pytest.mark.parametrize("name", BINOMIAL)
+def test_binomial_at_least_best_reference(name, record_property):
+    fx = fixture(name)
+    res = ours(name)
+    who, best_ll, best_fixef = best_reference(fx)
+    diff_lme4 = res.loglik - fx["lme4"]["loglik"]
+    record_property("loglik_minus_lme4", diff_lme4)
+    record_property("loglik_minus_best", res.loglik - best_ll)
+    print(
+        f"{name}: ours {res.loglik:.5f}, lme4 {fx['lme4']['loglik']:.5f} "
+        f"(ours - lme4 = {diff_lme4:+.5f}), best reference {who} {best_ll:.5f}"
+    )
+    assert res.loglik >= best_ll - fx["tolerance"]["loglik_abs"]
+    est = res.coefficients["estimate"]
+    assert list(est.index) == list(best_fixef.index)
+    np.testing.assert_allclose(est.to_numpy(), best_fixef.to_numpy(), atol=1e-3)
+    assert res.converged
+    assert res.se_method == "hessian"
+
+
+@pytest.mark.parametrize("name", ["verbagg", "clinic_srs_alert"])
+def test_binomial_higher_than_lme4_is_shown(name):
+    """lme4 stops short on these two; ours reaches glmmTMB's (higher) optimum."""
+    fx = fixture(name)
+    res = ours(name)
+    assert res.loglik > fx["lme4"]["loglik"]
+    assert res.loglik >= fx["glmmTMB"]["loglik"] - 1e-4
+
+
+@pytest.mark.parametrize("name", BINOMIAL)
+def test_binomial_hessian_se_match_reference(name):
+    """Hessian SEs equal glmmTMB's (exact Hessian at the same optimum) to 1e-3 relative, and
+    lme4's default (finite-difference Hessian at its own optimum) to 4%."""
+    fx = fixture(name)
+    res = ours(name)
+    se_lme4 = pd.Series({c["term"]: c["std_error"] for c in fx["lme4"]["fixef"]})
+    np.testing.assert_allclose(res.coefficients["std_error"], se_lme4, rtol=4e-2)
+    if "glmmTMB" in fx:
+        se_tmb = pd.Series({c["term"]: c["std_error"] for c in fx["glmmTMB"]["fixef"]})
+        np.testing.assert_allclose(res.coefficients["std_error"], se_tmb, rtol=1e-3)
+
+
+def test_binomial_model_se_match_use_hessian_false():
+    fx = fixture("clinic_srs_alert_agq")
+    res = fit_mixed(fx["formula"], load_data("clinic"), family="binomial", nagq=7, se="model")
+    np.testing.assert_allclose(
+        res.coefficients["std_error"], fx["lme4"]["fixef_se_use_hessian_false"], rtol=2e-2
+    )
+    assert res.se_method == "model"
+
+
+def test_binomial_varcorr_layout():
+    res = ours("verbagg")
+    ref = pd.DataFrame(fixture("verbagg")["glmmTMB"]["sd"])
+    assert res.varcorr["grp"].tolist() == ["id", "item"]
+    np.testing.assert_allclose(res.varcorr["sdcor"], ref["sd"].to_numpy(), rtol=2e-3)
+    assert list(res.coefficients.index) == [
+        "(Intercept)",
+        "Anger",
+        "GenderM",
+        "btypescold",
+        "btypeshout",
+        "situself",
+    ]
+
+
+def test_dropout_person_period_rows_reproducible():
+    """The committed person-period rows follow the documented construction."""
+    pp = load_data("clinic_dropout_pp")
+    df = datasets.load("clinic").sort_values(["client", "session"])
+    rows = []
+    for _client, d in df.groupby("client", sort=True):
+        completed = bool(d["attended"].iloc[-1])
+        a = d[d["attended"]].copy()
+        a["dropout"] = 0
+        if completed:
+            a = a.iloc[:-1]
+        elif len(a):
+            a.iloc[-1, a.columns.get_loc("dropout")] = 1
+        rows.append(a)
+    py = pd.concat(rows)
+    wai = [f"wai_{i}" for i in range(1, 13)]
+    py["wai_c"] = py[wai].mean(axis=1) - 3
+    py = py.dropna(subset=["wai_c", "validation"])
+    assert len(py) == len(pp)
+    assert int(py["dropout"].sum()) == int(pp["dropout"].sum())
+    np.testing.assert_allclose(np.sort(py["wai_c"].to_numpy()), np.sort(pp["wai_c"].to_numpy()))

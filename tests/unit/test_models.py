@@ -1,0 +1,232 @@
+"""Unit tests for alliance_stats.models: argument errors, result API, compare, robust helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alliance_stats.errors import InputError
+from alliance_stats.models import MixedResult, compare, fit_mixed, robust
+from alliance_stats.models.engines import lme4_term_name
+from alliance_stats.models.formula import parse_formula
+from alliance_stats.models.testing import fitted_example, sleepstudy
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    return sleepstudy()
+
+
+@pytest.fixture(scope="module")
+def binary():
+    rng = np.random.default_rng(3)
+    n_g, n_per = 40, 15
+    g = np.repeat([f"g{i:02d}" for i in range(n_g)], n_per)
+    x = rng.normal(size=n_g * n_per)
+    grp = np.repeat(["a", "b", "c"], n_g * n_per // 3)
+    b = np.repeat(rng.normal(scale=0.8, size=n_g), n_per)
+    eta = -0.3 + 0.7 * x + b + np.where(grp == "b", 0.5, 0.0)
+    y = (rng.uniform(size=len(x)) < 1 / (1 + np.exp(-eta))).astype(int)
+    return pd.DataFrame({"y": y, "x": x, "grp": grp, "g": g})
+
+
+# ---------------------------------------------------------------- argument errors
+@pytest.mark.parametrize(
+    ("formula", "family", "match"),
+    [
+        ("Reaction ~ Dayz + (Days | Subject)", "gaussian", "'Dayz'.*did you mean 'Days'"),
+        ("Reaction ~ Days + (Days | Subjekt)", "gaussian", "Subjekt"),
+        ("Reaction ~ Days + (Days | Subject", "gaussian", "unbalanced parentheses"),
+        ("Reaction ~ Days + + (1 | Subject)", "gaussian", "empty term"),
+        ("Reaction Days + (1 | Subject)", "gaussian", "exactly one '~'"),
+        ("Reaction ~ Days", "gaussian", "no random effect"),
+        ("Reaction ~ Days + 1 | Subject", "gaussian", "bar outside parentheses"),
+        ("Reaction ~ lg(Days) + (1 | Subject)", "gaussian", "function 'lg"),
+        ("Reaction ~ Days + (1 | Subject)", "poisson", "family must be one of"),
+        ("Reaction ~ Days + (1 | Subject)", "binomial", "0/1"),
+    ],
+)
+def test_bad_arguments_raise_input_error(sleep, formula, family, match):
+    with pytest.raises(InputError, match=match):
+        fit_mixed(formula, sleep, family=family)
+
+
+def test_grouping_factor_with_one_level(sleep):
+    d = sleep.assign(site="only")
+    with pytest.raises(InputError, match="grouping factor 'site' has 1 level"):
+        fit_mixed("Reaction ~ Days + (1 | site)", d)
+
+
+def test_all_missing_predictor(sleep):
+    d = sleep.assign(z=np.nan)
+    with pytest.raises(InputError, match="column 'z'.*no non-missing"):
+        fit_mixed("Reaction ~ Days + z + (1 | Subject)", d)
+
+
+def test_text_outcome_binomial(binary):
+    d = binary.assign(y=np.where(binary["y"] == 1, "yes", "no"))
+    with pytest.raises(InputError, match="0/1"):
+        fit_mixed("y ~ x + (1 | g)", d, family="binomial")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"REML": "yes"}, "REML"),
+        ({"nagq": 0}, "nagq"),
+        ({"engine": "lme4"}, "engine"),
+        ({"conf_level": 95}, "conf_level"),
+        ({"se": "robust"}, "se must be"),
+        ({"nagq": 5}, "family='binomial' only"),
+    ],
+)
+def test_bad_options(sleep, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        fit_mixed("Reaction ~ Days + (1 | Subject)", sleep, **kwargs)
+
+
+def test_agq_needs_single_intercept(binary):
+    with pytest.raises(InputError, match="one random intercept"):
+        fit_mixed("y ~ x + (1 + x | g)", binary, family="binomial", nagq=5)
+
+
+def test_data_must_be_frame():
+    with pytest.raises(InputError, match="DataFrame"):
+        fit_mixed("y ~ x + (1 | g)", {"y": [1]})
+
+
+# ---------------------------------------------------------------- formula + names
+def test_parse_formula_parts():
+    f = parse_formula("y ~ x * z + log(w) + (1 + x || g) + (1 | a/b)")
+    assert f.fixed_variables == ("x", "z", "w")
+    assert [t.correlated for t in f.random] == [False, True]
+    assert f.grouping_factors == ("g", "a", "b")
+
+
+def test_lme4_term_names():
+    levels = {"btype": ["curse", "scold", "shout"], "Gender": ["F", "M"]}
+    assert lme4_term_name("btype.2", levels) == "btypeshout"
+    assert lme4_term_name("Gender.1:Anger", levels) == "GenderM:Anger"
+    assert lme4_term_name("x.1", levels) == "x.1"
+
+
+# ---------------------------------------------------------------- result API
+def test_result_is_frozen_and_repr_one_line():
+    res = fitted_example()
+    assert isinstance(res, MixedResult)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.loglik = 0.0
+    assert "\n" not in repr(res)
+    assert "<table" in res._repr_html_()
+    assert "Fixed effects" in res.summary()
+    assert res.to_frame()["term"].tolist() == ["(Intercept)", "Days"]
+
+
+def test_result_fields():
+    res = fitted_example()
+    assert list(res.coefficients.columns) == [
+        "estimate",
+        "std_error",
+        "statistic",
+        "p_value",
+        "conf_low",
+        "conf_high",
+    ]
+    assert list(res.varcorr.columns) == ["grp", "var1", "var2", "vcov", "sdcor"]
+    assert res.n_groups == {"Subject": 18}
+    assert res.nobs == 180 and res.converged and not res.singular
+    np.testing.assert_allclose(res.aic, -2 * res.loglik + 2 * 6)
+
+
+def test_icc_and_r2():
+    res = fitted_example()
+    icc = res.icc()
+    np.testing.assert_allclose(icc["icc"].iloc[0], 612.09 / (612.09 + 654.94), rtol=1e-3)
+    r2 = res.r2()
+    assert 0 < r2["r2_marginal"].iloc[0] < r2["r2_conditional"].iloc[0] < 1
+
+
+def test_predict_new_levels_and_population():
+    res = fitted_example()
+    new = pd.DataFrame({"Days": [0.0, 0.0], "Subject": ["308", "brand-new"]})
+    p = res.predict(new)
+    fixed = res.coefficients.loc["(Intercept)", "estimate"]
+    assert p.iloc[1] == pytest.approx(fixed)
+    assert p.iloc[0] != pytest.approx(fixed)
+    p0 = res.predict(new, re_form="~0")
+    np.testing.assert_allclose(p0, fixed)
+    with pytest.raises(InputError, match="re_form"):
+        res.predict(new, re_form="~(1|Subject)")
+
+
+def test_binomial_result(binary):
+    res = fit_mixed("y ~ x + grp + (1 | g)", binary, family="binomial")
+    cols = list(res.coefficients.columns)
+    assert cols[-3:] == ["odds_ratio", "or_conf_low", "or_conf_high"]
+    assert list(res.coefficients.index) == ["(Intercept)", "x", "grpb", "grpc"]
+    np.testing.assert_allclose(res.coefficients["odds_ratio"], np.exp(res.coefficients["estimate"]))
+    assert res.se_method == "hessian"
+    assert any("optimum" in n for n in res.notes)
+    pr = res.predict(binary.head(3))
+    assert ((pr > 0) & (pr < 1)).all()
+    model = fit_mixed(
+        "y ~ x + grp + (1 | g)", binary, family="binomial", se="model", restarts=False
+    )
+    assert model.se_method == "model"
+    np.testing.assert_allclose(
+        model.coefficients["std_error"], res.coefficients["std_error"], rtol=0.1
+    )
+
+
+def test_missing_rows_dropped_and_noted(sleep):
+    d = sleep.copy()
+    d.loc[:4, "Reaction"] = np.nan
+    res = fit_mixed("Reaction ~ Days + (1 | Subject)", d)
+    assert res.nobs == 175
+    assert any("5 row(s)" in n for n in res.notes)
+
+
+# ---------------------------------------------------------------- compare
+def test_compare_boundary_note(sleep):
+    small = fit_mixed("Reaction ~ Days + (1 | Subject)", sleep, REML=False)
+    big = fit_mixed("Reaction ~ Days + (Days | Subject)", sleep, REML=False)
+    tab = compare(big, small)
+    assert tab["n_par"].tolist() == [4, 6]
+    assert tab["df"].iloc[1] == 2
+    assert "boundary" in tab["note"].iloc[1]
+    assert tab["p_boundary"].iloc[1] < tab["p_value"].iloc[1]
+
+
+def test_compare_rejects_reml_with_different_fixed(sleep):
+    a = fit_mixed("Reaction ~ 1 + (1 | Subject)", sleep)
+    b = fit_mixed("Reaction ~ Days + (1 | Subject)", sleep)
+    with pytest.raises(InputError, match="REML=False"):
+        compare(a, b)
+    with pytest.raises(InputError, match="at least two"):
+        compare(a)
+
+
+# ---------------------------------------------------------------- robust helpers
+def test_best_optimum_escapes_boundary_peak():
+    # two peaks in theta: a boundary one at 0 (f=1) and a better interior one at 2 (f=0)
+    def f(x):
+        t = x[0]
+        return float(min(1.0 + t**2, (t - 2.0) ** 2) + (x[1] - 1.0) ** 2)
+
+    res = robust.best_optimum(f, np.array([0.0, 1.0]), [(0.0, None), (None, None)], n_theta=1)
+    assert res.improved
+    np.testing.assert_allclose(res.x, [2.0, 1.0], atol=1e-4)
+
+
+def test_hessian_vcov_quadratic():
+    A = np.array([[4.0, 1.0], [1.0, 2.0]])
+
+    def f(x):
+        return float(x @ A @ x)
+
+    c = robust.curvature(f, np.array([0.0, 0.0]), [(None, None), (None, None)], n_theta=0)
+    np.testing.assert_allclose(robust.hessian_vcov(c, 0), np.linalg.inv(A), rtol=1e-5)
+    assert c.scaled_gradient < 1e-8
