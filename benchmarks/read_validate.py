@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alliance_stats.simulate import STRATEGIES
+
 CHILD = r"""
 import json, resource, sys, time
 import pandas as pd
@@ -42,17 +44,6 @@ seconds = time.perf_counter() - start
 peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "rows": len(frame)}))
 """
-
-STRATEGIES = [
-    "validation",
-    "open_questions",
-    "reflections",
-    "offering_choices",
-    "explaining_rationale",
-    "slowed_pacing",
-    "feedback_checkin",
-    "co_created_goals",
-]
 
 
 def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
