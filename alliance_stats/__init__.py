@@ -53,13 +53,18 @@ _LAZY = {
     "compare": "alliance_stats.models",
     "strategy_effects": "alliance_stats.strategies",
     "StrategyResult": "alliance_stats.strategies",
+    "build_report": "alliance_stats.report",
+    "Report": "alliance_stats.report",
 }
 _SUBMODULES = {
+    "config",
     "datasets",
     "instruments",
     "io",
     "models",
+    "plots",
     "prep",
+    "report",
     "retention",
     "ruptures",
     "schema",
@@ -86,11 +91,14 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from alliance_stats import (  # noqa: F401
+        config,
         datasets,
         instruments,
         io,
         models,
+        plots,
         prep,
+        report,
         retention,
         ruptures,
         scale_reliability,
@@ -110,6 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover
         person_period,
         retention_outcomes,
     )
+    from alliance_stats.report import Report, build_report  # noqa: F401
     from alliance_stats.retention import RetentionCurve, retention_curve  # noqa: F401
     from alliance_stats.ruptures import (  # noqa: F401
         RuptureDropoutLink,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 
 import click
 
@@ -57,8 +58,12 @@ def main() -> None:
 
     \b
     Examples:
+      alliance-stats report --example --out reports/example
+      alliance-stats report --config study.toml
       alliance-stats validate --example
       alliance-stats validate sessions.csv --map ClientID=client --missing-code -99
+      alliance-stats score sessions.csv --instrument wai_sr --items "wai_{}" --out scored.csv
+      alliance-stats fit "wai_sr_total ~ session + (1 | therapist) + (1 | client)" --example
       alliance-stats simulate --seed 7 --out simulated.csv
     """
 
@@ -164,6 +169,233 @@ def simulate(out, truth_out, therapists, clients_per_therapist, max_sessions, se
         text = json.dumps(study.truth_json(), indent=2)
         atomic_write(truth_out, lambda tmp: tmp.write_text(text))
     click.echo(f"{study!r}\nwritten to {out}")
+
+
+def _read_for_command(file, example, mapping, missing_codes):
+    """Read FILE (or the bundled example) through the checks; errors exit 2."""
+    from alliance_stats import datasets
+    from alliance_stats.io import read_sessions
+
+    if example == bool(file):
+        raise click.UsageError("give a FILE, or --example (not both)")
+    source = datasets.path(EXAMPLE_DATASET) if example else file
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_sessions(
+            source,
+            columns=_parse_mapping(mapping) or None,
+            missing_codes=[_parse_code(c) for c in missing_codes] or None,
+        )
+
+
+_MAP_OPTION = click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="NAME=CANONICAL",
+    help="Map a column of the file to a canonical name (repeatable).",
+)
+_MISSING_OPTION = click.option(
+    "--missing-code", "missing_codes", multiple=True, metavar="VALUE",
+    help="A value that means missing, e.g. -99 (repeatable).",
+)  # fmt: skip
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--example", is_flag=True, help="Score the bundled (simulated) clinic dataset.")
+@click.option(
+    "--instrument",
+    "instruments",
+    multiple=True,
+    required=True,
+    metavar="NAME",
+    help="Instrument to score, e.g. wai_sr or srs (repeatable; see --list).",
+)
+@click.option(
+    "--items",
+    "items",
+    multiple=True,
+    metavar="PATTERN",
+    help='Item columns per --instrument, in the same order, e.g. "wai_{}".',
+)
+@_MAP_OPTION
+@_MISSING_OPTION
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@_user_errors
+def score(file, example, instruments, items, mapping, missing_codes, out):
+    """Add total and subscale scores of instruments to a session file and write it as CSV.
+
+    Item values out of range or not whole numbers are all listed (exit 2).
+
+    \b
+    Examples:
+      alliance-stats score --example --instrument wai_sr --items "wai_{}" --out scored.csv
+      alliance-stats score sessions.csv --instrument srs --items "srs_{}" --out scored.csv
+    """
+    from alliance_stats.files import atomic_write
+    from alliance_stats.scoring import score as score_fn
+
+    if items and len(items) != len(instruments):
+        raise click.UsageError("give one --items per --instrument (or none for the defaults)")
+    df = _read_for_command(file, example, mapping, missing_codes)
+    for k, name in enumerate(instruments):
+        df = score_fn(df, name, items=items[k] if items else None)
+        added = [c for c in df.columns if c.startswith(f"{name}_") and c.endswith(
+            ("_total", "_task", "_bond", "_goal"))]  # fmt: skip
+        click.echo(f"{name}: scored {', '.join(added) or 'its scales'}")
+    atomic_write(out, lambda tmp: df.to_csv(tmp, index=False))
+    click.echo(f"{len(df)} rows written to {out}")
+
+
+@main.command()
+@click.argument("formula")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--example", is_flag=True, help="Fit on the bundled (simulated) clinic dataset.")
+@click.option(
+    "--family",
+    type=click.Choice(["gaussian", "binomial"]),
+    default="gaussian",
+    show_default=True,
+)
+@click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML (gaussian).")
+@click.option(
+    "--score",
+    "scores",
+    multiple=True,
+    metavar="INSTRUMENT=PATTERN",
+    help='Score an instrument first, e.g. --score "wai_sr=wai_{}" (repeatable).',
+)
+@click.option(
+    "--person-period",
+    is_flag=True,
+    help="Fit on discrete-time person-period rows (outcome column 'event' = dropout after "
+    "the session).",
+)
+@click.option(
+    "--decompose",
+    "decomposed",
+    multiple=True,
+    metavar="COLUMN",
+    help="Add COLUMN_cwc (within client) and COLUMN_cm (client mean) (repeatable).",
+)
+@_MAP_OPTION
+@_MISSING_OPTION
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Write coefficients to CSV."
+)
+@_user_errors
+def fit(formula, file, example, family, ml, scores, person_period, decomposed, mapping,
+        missing_codes, out):  # fmt: skip
+    """Fit a mixed model written in lme4 syntax and print a journal-style summary.
+
+    \b
+    Examples:
+      alliance-stats fit "wai_sr_total ~ session + (1 | therapist) + (1 | client)" \\
+          --example --score "wai_sr=wai_{}"
+      alliance-stats fit "event ~ period + wai_sr_total_cwc + wai_sr_total_cm + (1 | client)" \\
+          --example --score "wai_sr=wai_{}" --person-period --decompose wai_sr_total \\
+          --family binomial --out coefs.csv
+    """
+    import warnings
+
+    from alliance_stats.files import atomic_write
+    from alliance_stats.prep import decompose
+    from alliance_stats.prep import person_period as to_person_period
+    from alliance_stats.scoring import score as score_fn
+
+    try:
+        from alliance_stats.models import fit_mixed
+    except ImportError as err:  # pragma: no cover - the models layer ships with the package
+        raise AllianceStatsError(
+            f"model fitting is not available in this installation ({err})"
+        ) from None
+    df = _read_for_command(file, example, mapping, missing_codes)
+    for spec in scores:
+        name, _, pattern = spec.partition("=")
+        df = score_fn(df, name, items=pattern or None)
+    if person_period:
+        df = to_person_period(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for col in decomposed:
+            df = decompose(df, col)
+    click.echo("fitting ...", err=True)
+    res = fit_mixed(formula, df, family=family, REML=not ml)
+    click.echo(res.summary())
+    if out:
+        atomic_write(out, lambda tmp: res.to_frame().to_csv(tmp, index=False))
+        click.echo(f"coefficients written to {out}")
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Study configuration (TOML): data, instruments, strategies, outcome, output.",
+)
+@click.option(
+    "--example",
+    is_flag=True,
+    help="Run on the bundled (simulated) clinic data with reports/example_study.toml.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: [output] folder of the configuration).",
+)
+@click.option("--seed", type=int, default=None, help="Override [study] seed.")
+@click.option("--no-pdf", is_flag=True, help="Write the HTML and tables only.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not show progress.")
+@_user_errors
+def report(config_path, example, out, seed, no_pdf, quiet):
+    """Run the whole analysis and write an HTML report, a PDF and APA tables.
+
+    The output folder gets report.html (self-contained), report.pdf, tables/ (CSV, Markdown,
+    LaTeX, HTML) and provenance.json. It is written atomically: on any error nothing is left
+    behind. Exit code 0 on success, 2 on bad input (one message, no traceback).
+
+    \b
+    Examples:
+      alliance-stats report --example --out reports/example
+      alliance-stats report --config study.toml
+      alliance-stats report --config study.toml --out /srv/reports/2024-06 --no-pdf
+    """
+    from alliance_stats.config import example_config, load_config
+    from alliance_stats.report import build_report
+
+    if not config_path and not example:
+        raise click.UsageError("give --config study.toml, or --example for the bundled data")
+    if config_path and example:
+        raise click.UsageError("give --config or --example, not both")
+    cfg = load_config(config_path) if config_path else example_config()
+    if seed is not None:
+        cfg = cfg.replace(study={"seed": seed})
+    if no_pdf:
+        cfg = cfg.replace(output={"formats": ("html",)})
+    started = time.perf_counter()
+
+    def show(message: str) -> None:
+        if not quiet:
+            stamp = time.perf_counter() - started
+            click.echo(f"[{stamp:6.1f} s] {message}", err=True)
+
+    rp = build_report(config=cfg, out=out, progress=show)
+    click.echo(f"Report written to {rp.out}/")
+    for path in (rp.html, rp.pdf):
+        if path is not None:
+            click.echo(f"  {path}")
+    if rp.pdf is not None and rp.pdf_engine != "weasyprint":
+        click.echo(
+            "Note: the PDF holds figures and tables only (weasyprint or the system pango library "
+            'is missing). For the full PDF: pip install "alliance_stats[pdf]" and apt-get install '
+            "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core."
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,60 @@
+"""Privacy for shared reports: pseudonyms instead of identifiers, a last check that no
+identifier reached the text, and small-cell suppression (see :mod:`.tables`).
+
+Examples
+--------
+>>> from alliance_stats.report.privacy import pseudonyms
+>>> names = pseudonyms(["C9", "C1", "C5"], "Client", seed=1)
+>>> sorted(names.values())
+['Client 1', 'Client 2', 'Client 3']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["find_identifiers", "pseudonyms", "strip_embedded"]
+
+_DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
+
+
+def pseudonyms(ids: Iterable, prefix: str, seed: int = 0) -> dict:
+    """Map each identifier to ``"<prefix> <k>"``, numbered in a seeded random order (so the
+    numbering does not reveal the order of the real identifiers).
+
+    The same ids and seed always give the same pseudonyms.
+    """
+    unique = sorted({str(i) for i in ids})
+    order = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 7])).permutation(
+        len(unique)
+    )
+    width = len(str(len(unique)))
+    return {uid: f"{prefix} {k + 1:0{width}d}" for uid, k in zip(unique, order)}
+
+
+def strip_embedded(text: str) -> str:
+    """The text with embedded base64 data (figures) removed: random base64 can contain any
+    short string, so identifiers are looked for in the rest."""
+    return _DATA_URI.sub("data:", text)
+
+
+def _distinctive(value: str) -> bool:
+    # Pure small numbers ("1", "12") occur in any report; only ids that could be recognised are
+    # checked: those with a letter, or numbers of 4+ digits.
+    return bool(re.search(r"[A-Za-z]", value)) or len(value) >= 4
+
+
+def find_identifiers(text: str, ids: Iterable) -> list[str]:
+    """Identifiers (of those that are distinctive) that occur as whole words in ``text``
+    (outside embedded figures)."""
+    visible = strip_embedded(text)
+    found = []
+    for value in {str(i) for i in ids}:
+        if not value or not _distinctive(value):
+            continue
+        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(value)}(?![A-Za-z0-9_])", visible):
+            found.append(value)
+    return sorted(found)

@@ -1,0 +1,202 @@
+"""`alliance-stats report|score|fit`: exit 0 on good input, 2 with one message on bad input,
+no half-written output, byte-identical tables on re-runs."""
+
+import os
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import alliance_stats as als
+from alliance_stats.cli import main
+from alliance_stats.report import build_report
+
+CONFIG = """
+[study]
+title = "Small study"
+seed = 5
+date = "2024-01-31"
+[data]
+path = "{data}"
+[[instruments]]
+name = "wai_sr"
+items = "wai_{{}}"
+[analysis]
+group = "gender"
+predictor = "resistance"
+covariates = ["resistance"]
+[strategies]
+columns = ["validation", "offering_choices"]
+sensitivity = false
+"""
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study")
+    sim = als.simulate_study(n_therapists=8, clients_per_therapist=6, max_sessions=10, seed=3)
+    sim.sessions.to_csv(folder / "small.csv", index=False)
+    (folder / "study.toml").write_text(CONFIG.format(data="small.csv"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def good_run(study):
+    out = study / "out"
+    result = run("report", "--config", study / "study.toml", "--out", out)
+    return result, out
+
+
+def _assert_clean(folder, out_name="rep"):
+    assert not (folder / out_name).exists()
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(f".{out_name}")]
+
+
+def test_report_good_input(good_run):
+    result, out = good_run
+    assert result.exit_code == 0, result.output
+    assert "Report written to" in result.output
+    for name in ("report.html", "report.pdf", "provenance.json", "tables/descriptives.csv",
+                 "tables/strategies.tex", "tables/alliance_model.md"):  # fmt: skip
+        assert (out / name).is_file(), name
+    assert "strategy effects" in result.output  # progress lines (stderr is mixed in)
+
+
+def test_rerun_gives_byte_identical_tables_and_pdf_fallback_works(good_run, study, monkeypatch):
+    _, first = good_run
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as on a machine without weasyprint
+    lines = []
+    rp = build_report(config=study / "study.toml", out=study / "again", progress=lines.append)
+    assert rp.pdf_engine == "matplotlib"
+    assert rp.pdf.read_bytes().startswith(b"%PDF")
+    assert any("pip install" in x and "pango" in x for x in lines)  # the printed note
+    names = sorted(p.name for p in (first / "tables").iterdir())
+    assert names == sorted(p.name for p in (rp.out / "tables").iterdir()) and len(names) >= 36
+    for name in names:
+        assert (first / "tables" / name).read_bytes() == (rp.out / "tables" / name).read_bytes()
+    html1 = (first / "report.html").read_text()
+    assert html1 == rp.html.read_text()  # same numbers, same figures, same date
+
+
+def test_rerun_replaces_an_earlier_report_folder(good_run, study):
+    _, out = good_run
+    result = run("report", "--config", study / "study.toml", "--out", out, "--no-pdf", "-q")
+    assert result.exit_code == 0, result.output
+    assert not (out / "report.pdf").exists() and (out / "report.html").is_file()
+
+
+def _bad_values(study):
+    df = pd.read_csv(study / "small.csv")
+    df.loc[3, "wai_2"] = 9
+    df.to_csv(study / "badvals.csv", index=False)
+    return CONFIG.format(data="badvals.csv")
+
+
+def _empty(study):
+    pd.read_csv(study / "small.csv").iloc[:0].to_csv(study / "empty.csv", index=False)
+    return CONFIG.format(data="empty.csv")
+
+
+BAD = {
+    "missing data file": (lambda s: CONFIG.format(data="nothere.csv"), "does not exist"),
+    "bad TOML": (lambda s: "[study\ntitle = 1\n", "not valid TOML"),
+    "unknown column in mapping": (
+        lambda s: CONFIG.format(data="small.csv") + '[data.columns]\nClientNo = "client"\n',
+        "ClientNo",
+    ),
+    "unknown strategy column": (
+        lambda s: CONFIG.format(data="small.csv").replace('"validation",', '"validashun",'),
+        "validashun",
+    ),
+    "invalid instrument values": (_bad_values, "must be in 1..5"),
+    "empty data": (_empty, "no data rows"),
+    "unknown key": (
+        lambda s: CONFIG.format(data="small.csv") + "[privacy]\nmin_cel = 3\n",
+        "min_cel",
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_report_bad_input_exits_2_with_one_message(kind, study):
+    make, needle = BAD[kind]
+    cfg = study / f"bad_{kind.replace(' ', '_')}.toml"
+    cfg.write_text(make(study))
+    result = run("report", "--config", cfg, "--out", study / "rep", "-q")
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert result.output.count("Error:") == 1 and "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    _assert_clean(study)
+
+
+def test_report_missing_config_file(study):
+    result = run("report", "--config", study / "none.toml", "--out", study / "rep")
+    assert result.exit_code == 2 and "does not exist" in result.output
+    _assert_clean(study)
+
+
+def test_report_unwritable_output_folder(study):
+    blocker = study / "blocker"
+    blocker.write_text("a file, not a folder")
+    result = run("report", "--config", study / "study.toml", "--out", blocker / "rep", "-q")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+    assert "Traceback" not in result.output
+    result = run("report", "--config", study / "study.toml", "--out", study / "no" / "rep", "-q")
+    assert result.exit_code == 2 and "does not exist" in result.output
+    existing = study / "mine"
+    existing.mkdir()
+    (existing / "thesis.docx").write_text("precious")
+    result = run("report", "--config", study / "study.toml", "--out", existing, "-q")
+    assert result.exit_code == 2 and "not an alliance_stats report folder" in result.output
+    assert (existing / "thesis.docx").read_text() == "precious"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write anywhere")
+def test_report_read_only_output_folder(study):
+    ro = study / "readonly"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        result = run("report", "--config", study / "study.toml", "--out", ro / "rep", "-q")
+        assert result.exit_code == 2 and "not writable" in result.output
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+def test_report_needs_config_or_example():
+    result = run("report")
+    assert result.exit_code == 2 and "--example" in result.output
+
+
+def test_report_help_has_examples():
+    result = run("report", "--help")
+    assert result.exit_code == 0 and "alliance-stats report --example" in result.output
+
+
+def test_score_command(study, tmp_path):
+    out = tmp_path / "scored.csv"
+    result = run("score", study / "small.csv", "--instrument", "wai_sr", "--items", "wai_{}",
+                 "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "wai_sr_total" in pd.read_csv(out).columns
+    bad = run("score", study / "small.csv", "--instrument", "nope", "--out", out)
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_fit_command(study, tmp_path):
+    pytest.importorskip("alliance_stats.models")
+    out = tmp_path / "coefs.csv"
+    result = run("fit", "wai_sr_total ~ session + (1 | therapist) + (1 | client)",
+                 study / "small.csv", "--score", "wai_sr=wai_{}", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Linear mixed model (REML)" in result.output
+    assert list(pd.read_csv(out)["term"]) == ["(Intercept)", "session"]
+    bad = run("fit", "nope ~ session + (1 | client)", study / "small.csv")
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
