@@ -53,6 +53,8 @@ _LAZY = {
     "compare": "alliance_stats.models",
     "strategy_effects": "alliance_stats.strategies",
     "StrategyResult": "alliance_stats.strategies",
+    "therapist_effects": "alliance_stats.therapists",
+    "TherapistEffects": "alliance_stats.therapists",
     "build_report": "alliance_stats.report",
     "Report": "alliance_stats.report",
 }
@@ -72,6 +74,7 @@ _SUBMODULES = {
     "scale_reliability",
     "simulate",
     "strategies",
+    "therapists",
     "utterances",
     "validation",
 }
@@ -106,6 +109,7 @@ if TYPE_CHECKING:  # pragma: no cover
         scoring,
         simulate,
         strategies,
+        therapists,
         utterances,
         validation,
     )
@@ -137,6 +141,7 @@ if TYPE_CHECKING:  # pragma: no cover
         simulate_study,
     )
     from alliance_stats.strategies import StrategyResult, strategy_effects  # noqa: F401
+    from alliance_stats.therapists import TherapistEffects, therapist_effects  # noqa: F401
     from alliance_stats.utterances import session_codes  # noqa: F401
     from alliance_stats.validation import ValidationReport, validate_sessions  # noqa: F401
 

@@ -79,6 +79,28 @@ def _coef_table(
     return t
 
 
+def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
+    """Plain names of the variance parameters (``client SD``; lme4's theta order)."""
+    from alliance_stats.models.engines import _group_name
+
+    labels: list[str] = []
+    for s in raw.matrices.random_structures:
+        g = _group_name(s.grouping_factor, parsed)
+        terms = list(s.term_names)
+        one = len(terms) == 1
+        if s.correlated and not one:
+            for j in range(len(terms)):
+                for i in range(j, len(terms)):
+                    labels.append(
+                        f"{g} {terms[i]} SD factor" if i == j else f"{g} {terms[i]}/{terms[j]}"
+                    )
+        else:
+            labels += [f"{g} SD" if one else f"{g} {t} SD factor" for t in terms]
+    if len(labels) != n_theta:
+        labels = [f"theta[{i}]" for i in range(n_theta)]
+    return labels
+
+
 def _binomial_checks(
     ef: EngineFit, parsed, factor_levels, nagq: int, restarts: bool, notes: list[str]
 ) -> tuple[EngineFit, robust.Curvature]:
@@ -88,8 +110,20 @@ def _binomial_checks(
     obj = JointGLMMObjective(raw.matrices, raw.family, nagq)
     n_theta = obj.n_theta
     x0 = np.r_[ef.theta, ef.beta]
-    search = robust.best_optimum(obj, x0, obj.bounds, n_theta, restarts=restarts)
-    n_tries = len(search.attempts) - 1
+    labels = _theta_labels(raw, parsed, n_theta)
+    search = robust.best_optimum(obj, x0, obj.bounds, n_theta, restarts=restarts, labels=labels)
+    polish, tried = search.attempts[1], search.attempts[2:]
+    what = f"polished the engine's optimum (bounded L-BFGS-B, {polish['evaluations']} evaluations)"
+    if restarts:
+        if tried:
+            what += "; restarted bounded L-BFGS-B from " + "; ".join(
+                f"{a['start']} (deviance {a['deviance']:.4f}, {a['evaluations']} evaluations)"
+                for a in tried
+            )
+        else:
+            what += "; no variance parameter to restart from"
+    else:
+        what += "; restarts=False: no restarts from other variance values"
     if search.improved:
         dev, beta, u, _ = obj.evaluate(search.x)
         raw = dataclasses.replace(
@@ -103,14 +137,13 @@ def _binomial_checks(
         new = translate(raw, parsed, "binomial", factor_levels, ef.messages)
         notes.append(
             f"the engine's optimum was improved: log-likelihood {-search.start_deviance / 2:.4f} "
-            f"-> {new.loglik:.4f} after {n_tries} refits (polish, restarts from other variance "
-            "values, Nelder-Mead and L-BFGS-B); the best is reported"
+            f"-> {new.loglik:.4f}; the best is reported. Optimum check: {what}"
         )
         ef = new
     else:
         notes.append(
-            f"optimum checked: {n_tries} refits from other starting values and optimizers "
-            "found no higher likelihood"
+            f"optimum checked, no higher likelihood found (engine deviance "
+            f"{search.start_deviance:.4f}): {what}"
         )
     curv = robust.curvature(obj, np.r_[ef.theta, ef.beta], obj.bounds, n_theta)
     return ef, curv
@@ -155,7 +188,10 @@ def fit_mixed(
     conf_level : float, default 0.95
         Level of the Wald confidence intervals.
     restarts : bool, default True
-        Binomial: refit from other starting values and optimizers and keep the best optimum.
+        Binomial: refit from starting values of the variance parameters that can reach
+        another likelihood peak (an interior value for a variance at 0; a value near 0 and a
+        larger one for an interior variance), bounded L-BFGS-B with an evaluation cap, and
+        keep the best optimum; ``notes`` lists every start and its deviance.
     optimizer : str, optional
         Engine optimizer name (e.g. ``"L-BFGS-B"``, ``"Nelder-Mead"``).
 

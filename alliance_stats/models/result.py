@@ -14,6 +14,7 @@ np.float64(10.467)
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from alliance_stats.errors import InputError
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 OR_COLUMNS = ("odds_ratio", "or_conf_low", "or_conf_high")
 VARCORR_COLUMNS = ("grp", "var1", "var2", "vcov", "sdcor")
+RANEF_COLUMNS = ("grpvar", "term", "grp", "condval", "condsd", "conf_low", "conf_high")
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,95 @@ class MixedResult:
         return pd.DataFrame(
             {"r2_marginal": [var_f / tot], "r2_conditional": [(var_f + var_r) / tot]}
         )
+
+    def ranef(self, condvar: bool = True) -> pd.DataFrame:
+        """Conditional modes of the random effects, with conditional SDs and intervals.
+
+        The layout of lme4's ``as.data.frame(ranef(m, condVar = TRUE))``: one row per
+        grouping factor, term and level. For linear models the modes are the BLUPs and the
+        SDs come from ``sigma^2 * Lambda (Lambda' Z'Z Lambda + I)^-1 Lambda'`` at the fitted
+        ``theta``; for logistic models they are the modes and curvature of the final
+        penalized IRLS step at the reported optimum (lme4's definition). Intervals are
+        ``condval -+ z * condsd`` at :attr:`conf_level` (they ignore the uncertainty in the
+        fixed effects and variance parameters, as lme4's dotplots do).
+
+        Parameters
+        ----------
+        condvar : bool, default True
+            Compute the conditional SDs (``condsd``, ``conf_low``, ``conf_high`` are NaN
+            otherwise; the columns are always there).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``grpvar, term, grp, condval, condsd, conf_low, conf_high``. Grouping factors
+            ordered as in :attr:`varcorr`; nested factors named as lme4 names them
+            (``client:therapist``, levels ``C001:T01``).
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> re = fitted_example().ranef()
+        >>> re.columns.tolist()[:5]
+        ['grpvar', 'term', 'grp', 'condval', 'condsd']
+
+        R equivalent::
+
+            as.data.frame(lme4::ranef(m, condVar = TRUE))
+        """
+        from scipy import stats
+
+        from alliance_stats.models.engines import _group_name, lme4_term_name
+        from alliance_stats.models.formula import parse_formula
+
+        if not isinstance(condvar, (bool, np.bool_)):
+            raise InputError(f"condvar must be True or False, got {condvar!r}")
+        raw = self._raw
+        if raw is None:
+            raise InputError("ranef() needs the fitted engine object; refit with fit_mixed()")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = raw.ranef(condVar=bool(condvar))
+        values = out.values if condvar else out
+        cond = (out.condVar or {}) if condvar else {}
+        structs: dict[str, Any] = {}
+        for s in raw.matrices.random_structures:
+            structs.setdefault(s.grouping_factor, s)
+        items = list(structs.items())
+        order = sorted(range(len(items)), key=lambda i: (-items[i][1].n_levels, i))
+        z = stats.norm.ppf(0.5 + self.conf_level / 2)
+        parsed = parse_formula(self.formula)
+        frames = []
+        for i in order:
+            gname, struct = items[i]
+            name = _group_name(gname, parsed)
+            levels = [k for k, _ in sorted(struct.level_map.items(), key=lambda kv: kv[1])]
+            if name != gname:  # nested: engine 'T01/C001' -> lme4 'C001:T01'
+                levels = [":".join(reversed(str(lv).split("/"))) for lv in levels]
+            for term, vals in values.get(gname, {}).items():
+                vals = np.asarray(vals, dtype=float)
+                var = cond.get(gname, {}).get(term)
+                sd = (
+                    np.sqrt(np.clip(np.asarray(var, dtype=float), 0, None))
+                    if var is not None
+                    else np.full(len(vals), np.nan)
+                )
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "grpvar": name,
+                            "term": lme4_term_name(term, self._factor_levels),
+                            "grp": [str(lv) for lv in levels],
+                            "condval": vals,
+                            "condsd": sd,
+                            "conf_low": vals - z * sd,
+                            "conf_high": vals + z * sd,
+                        }
+                    )
+                )
+        if not frames:
+            return pd.DataFrame({c: [] for c in RANEF_COLUMNS})
+        return pd.concat(frames, ignore_index=True)[list(RANEF_COLUMNS)]
 
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form: str | None = None, type="response"

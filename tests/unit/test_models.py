@@ -230,3 +230,85 @@ def test_hessian_vcov_quadratic():
     c = robust.curvature(f, np.array([0.0, 0.0]), [(None, None), (None, None)], n_theta=0)
     np.testing.assert_allclose(robust.hessian_vcov(c, 0), np.linalg.inv(A), rtol=1e-5)
     assert c.scaled_gradient < 1e-8
+
+
+def test_best_optimum_notes_each_start_and_caps_evaluations():
+    def f(x):
+        t = x[0]
+        return float(min(1.0 + t**2, (t - 2.0) ** 2) + (x[1] - 1.0) ** 2)
+
+    res = robust.best_optimum(
+        f, np.array([0.0, 1.0]), [(0.0, None), (None, None)], n_theta=1, labels=["g SD"]
+    )
+    starts = [a["start"] for a in res.attempts[2:]]
+    # the variance at 0 gets one interior start; after moving to the interior peak no more
+    assert starts == ["g SD at 0 -> interior start 1"]
+    assert all(a["evaluations"] <= 25 * 3 + 200 for a in res.attempts[2:])
+
+
+def test_theta_starts_targeted():
+    diag = np.array([True, False, True])
+    starts = robust.theta_starts(np.array([0.0, 0.3, 2.0]), diag, ["a", "ab", "b"])
+    labels = [s[0] for s in starts]
+    assert labels == [
+        "a at 0 -> interior start 1",
+        "b 2 -> near-0 start 0.1",
+        "b 2 -> larger start 4",
+    ]
+    for _, t in starts:
+        assert t[1] == 0.3  # off-diagonal (correlation) parameters keep their values
+
+
+def test_gradient_and_hessian_cheaper_and_exact_on_quadratic():
+    A = np.array([[4.0, 1.0, 0.5], [1.0, 2.0, 0.2], [0.5, 0.2, 3.0]])
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return float(x @ A @ x + x[0])
+
+    g, H, n = robust.gradient_and_hessian(f, np.array([0.3, -0.2, 0.1]), np.ones(3, bool))
+    np.testing.assert_allclose(H, 2 * A, rtol=1e-6)
+    np.testing.assert_allclose(g, 2 * A @ np.array([0.3, -0.2, 0.1]) + [1, 0, 0], rtol=1e-6)
+    assert n == len(calls) == 1 + 2 * 3 + 3 * 2
+
+
+def test_binomial_fit_no_runtime_warnings_and_notes(binary):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = fit_mixed("y ~ x + grp + (1 | g)", binary, family="binomial")
+    check = next(n for n in res.notes if "optimum checked" in n or "improved" in n)
+    assert "g SD" in check and "near-0 start" in check and "larger start" in check
+
+
+def test_ranef_layout(sleep):
+    res = fit_mixed("Reaction ~ Days + (Days | Subject)", sleep, conf_level=0.9)
+    re = res.ranef()
+    assert re.columns.tolist() == [
+        "grpvar",
+        "term",
+        "grp",
+        "condval",
+        "condsd",
+        "conf_low",
+        "conf_high",
+    ]
+    assert len(re) == 2 * 18
+    assert re["term"].unique().tolist() == ["(Intercept)", "Days"]
+    z = 1.6448536269514722
+    np.testing.assert_allclose(re["conf_high"] - re["condval"], z * re["condsd"])
+    plain = res.ranef(condvar=False)
+    assert plain.columns.tolist() == re.columns.tolist()
+    assert plain["condsd"].isna().all()
+    np.testing.assert_allclose(plain["condval"], re["condval"])
+    with pytest.raises(InputError, match="condvar"):
+        res.ranef(condvar="yes")
+
+
+def test_ranef_binomial(binary):
+    res = fit_mixed("y ~ x + (1 | g)", binary, family="binomial")
+    re = res.ranef()
+    assert len(re) == 40 and (re["condsd"] > 0).all()
+    assert re["grpvar"].unique().tolist() == ["g"]
