@@ -25,6 +25,11 @@ from alliance_stats.errors import DataWarning, InputError
 
 ADJUST_METHODS = {"holm": "holm", "bh": "fdr_bh", "none": None}
 OUTCOMES = ("event", "returned", "dropout")
+OUTCOME_LABELS = {
+    "event": "the hazard of dropout",
+    "returned": "returning next session",
+    "dropout": "not returning next session",
+}
 TABLE_COLUMNS = (
     "strategy",
     "component",
@@ -117,7 +122,9 @@ class StrategyResult:
         """Forest plot of odds ratios (log axis); terms significant after adjustment filled."""
         from alliance_stats import plots
 
-        return plots.forest_plot(self.table, ax=ax, title=f"Strategies and {self.outcome}")
+        return plots.forest_plot(
+            self.table, ax=ax, title=f"Strategies and {OUTCOME_LABELS[self.outcome]}"
+        )
 
 
 def _check_arguments(df, strategies, outcome, adjust, covariates, moderator, alpha):
