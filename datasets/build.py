@@ -50,14 +50,18 @@ RECIPES: dict[str, dict] = {
     },
     "teaching": {
         "description": (
-            "Small, clean teaching data: 12 therapists x 8 clients x 10 planned sessions with "
+            "Small, clean teaching data: 16 therapists x 6 clients x 10 planned sessions with "
             "strong, documented effects: validation lowers the odds of dropping out after a "
             "session (log OR -1.2); within-client alliance protects (log OR -1.5 per unit) "
-            "while between-client alliance has the opposite sign (+0.8)."
+            "while between-client alliance has the opposite sign (+0.8); therapists differ "
+            "clearly in alliance (therapist variance 0.4 next to client variance 0.8, latent "
+            "scale), so ignoring therapist nesting visibly shrinks standard errors. Seed 7 was "
+            "kept because its realised data recover these effects within the tolerances the "
+            "teaching labs in notebooks/labs/ state."
         ),
         "call": {
-            "n_therapists": 12,
-            "clients_per_therapist": 8,
+            "n_therapists": 16,
+            "clients_per_therapist": 6,
             "max_sessions": 10,
             "seed": 7,
             "dropout_share": 0.3,
@@ -67,6 +71,7 @@ RECIPES: dict[str, dict] = {
             "strategy_dropout_log_or": {"validation": -1.2},
             "strategy_alliance_effect": {},
             "rupture_rate": 0.04,
+            "therapist_alliance_var": 0.4,
         },
     },
 }
