@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats import schema
+from alliance_stats.display import html_table
 from alliance_stats.errors import InputError
 from alliance_stats.prep import (
     DROPOUT,
@@ -127,13 +128,10 @@ class RetentionCurve:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        t = self.table.copy()
-        for c in ("survival", "std_error", "conf_low", "conf_high"):
-            t[c] = t[c].round(3)
         return (
             f"<p>{html.escape(repr(self))}</p>"
-            + self.medians().to_html(index=False)
-            + t.to_html(index=False)
+            + html_table(self.medians(), where=".medians()")
+            + html_table(self.table, where=".table")
         )
 
     def plot(self, ax=None, *, bands: bool = True):

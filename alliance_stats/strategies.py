@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats import schema
+from alliance_stats.display import html_notes, html_table
 from alliance_stats.errors import DataWarning, InputError
 
 ADJUST_METHODS = {"holm": "holm", "bh": "fdr_bh", "none": None}
@@ -112,11 +113,8 @@ class StrategyResult:
         )
 
     def _repr_html_(self) -> str:
-        table = self.table.drop(columns=["term"]).to_html(
-            index=False, float_format=lambda v: f"{v:.3f}", na_rep=""
-        )
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return f"<div><b>{html.escape(repr(self))}</b>{table}<ul>{notes}</ul></div>"
+        table = html_table(self.table.drop(columns=["term"]), max_rows=40, where=".table")
+        return f"<div><b>{html.escape(repr(self))}</b>{table}{html_notes(self.notes)}</div>"
 
     def plot(self, ax=None):
         """Forest plot of odds ratios (log axis); terms significant after adjustment filled."""

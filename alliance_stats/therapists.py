@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alliance_stats.display import html_notes, html_table
 from alliance_stats.errors import InputError
 
 __all__ = ["TABLE_COLUMNS", "TherapistEffects", "therapist_effects"]
@@ -144,9 +145,8 @@ class TherapistEffects:
             f"{len(self.table)} therapists; SD {self.sd:.3f} ({self._scale()}); "
             f"ICC {self.icc:.3f} = {html.escape(self.icc_definition)}</p>"
         )
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        table = self.table.round(3).to_html(index=False, escape=True, na_rep="")
-        return f"<div>{head}{table}<ul>{notes}</ul></div>"
+        table = html_table(self.table, where=".table")
+        return f"<div>{head}{table}{html_notes(self.notes)}</div>"
 
     def plot(self, ax=None):
         """Caterpillar plot: therapists sorted by their conditional mode, with intervals.
