@@ -55,8 +55,16 @@ _LAZY = {
     "StrategyResult": "alliance_stats.strategies",
     "therapist_effects": "alliance_stats.therapists",
     "TherapistEffects": "alliance_stats.therapists",
+    "power_analysis": "alliance_stats.power",
+    "power_curve": "alliance_stats.power",
+    "PowerResult": "alliance_stats.power",
     "build_report": "alliance_stats.report",
     "Report": "alliance_stats.report",
+}
+# Public name -> (module, name there): names too generic for the top level.
+_ALIASES = {
+    "PowerDesign": ("alliance_stats.power", "Design"),
+    "PowerEffect": ("alliance_stats.power", "Effect"),
 }
 _SUBMODULES = {
     "config",
@@ -65,6 +73,7 @@ _SUBMODULES = {
     "io",
     "models",
     "plots",
+    "power",
     "prep",
     "report",
     "retention",
@@ -89,6 +98,7 @@ __all__ = [
     "ModelFitError",
     "__version__",
     *_LAZY,
+    *_ALIASES,
     *sorted(_SUBMODULES),
 ]
 
@@ -100,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover
         io,
         models,
         plots,
+        power,
         prep,
         report,
         retention,
@@ -116,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from alliance_stats.instruments import Instrument  # noqa: F401
     from alliance_stats.io import read_sessions  # noqa: F401
     from alliance_stats.models import MixedResult, compare, fit_mixed  # noqa: F401
+    from alliance_stats.power import PowerResult, power_analysis, power_curve  # noqa: F401
     from alliance_stats.prep import (  # noqa: F401
         add_lags,
         decompose,
@@ -147,7 +159,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name in _ALIASES:
+        module, attr = _ALIASES[name]
+        value = getattr(importlib.import_module(module), attr)
+    elif name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
     elif name in _SUBMODULES:
         value = importlib.import_module(f"alliance_stats.{name}")

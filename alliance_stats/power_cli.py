@@ -1,0 +1,159 @@
+"""``alliance-stats power``: simulated power from a TOML design file.
+
+Register on the main group with ``main.add_command(power)``.
+
+Design file (every section and key optional)::
+
+    [design]                  # fields of alliance_stats.power.Design
+    n_therapists = 30
+    clients_per_therapist = 10
+    max_sessions = 16
+    dropout_share = 0.197
+    strategy_use = 0.4
+    component = "within"
+
+    [[effects]]               # fields of alliance_stats.power.Effect (repeatable)
+    strategy = "validation"
+    odds_ratio = 0.74
+    scale = "hazard"
+
+    [run]                     # options of power_analysis
+    n_sims = 500
+    n_jobs = 2
+    seed = 1
+    null = true
+    precision = 0.03
+
+    [curve]                   # optional: power over one design dimension
+    over = "clients_per_therapist"
+    values = [5, 10, 15, 20]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from alliance_stats.errors import AllianceStatsError, InputError
+
+_RUN_KEYS = {
+    "n_sims",
+    "n_jobs",
+    "scheduler",
+    "seed",
+    "null",
+    "precision",
+    "batch_size",
+    "checkpoint",
+    "alpha",
+    "conf_level",
+    "mc_interval",
+    "model",
+}
+_SECTIONS = {"design", "effects", "effect", "run", "curve"}
+
+
+def _read_toml(path: Path) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    if not path.is_file():
+        raise InputError(f"design file '{path}' does not exist")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"design file '{path}' is not valid TOML: {exc}") from exc
+
+
+def run_design_file(path, out, *, overrides=None, progress=True):
+    """Run the power analysis a TOML design file describes; write the table and figure.
+
+    Returns the :class:`~alliance_stats.power.PowerResult`. Writes ``power.csv`` (the table),
+    ``replicates.csv`` and ``power_curve.png`` into the folder ``out`` (created if needed).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from alliance_stats import power as pw
+    from alliance_stats.files import atomic_write
+
+    cfg = _read_toml(Path(path))
+    unknown = sorted(set(cfg) - _SECTIONS)
+    if unknown:
+        raise InputError(
+            f"design file has unknown section(s) {unknown}; allowed: {sorted(_SECTIONS)}"
+        )
+    effects = cfg.get("effects", cfg.get("effect"))
+    run = dict(cfg.get("run", {}))
+    bad = sorted(set(run) - _RUN_KEYS)
+    if bad:
+        raise InputError(f"[run] has unknown key(s) {bad}; allowed: {sorted(_RUN_KEYS)}")
+    run.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    run["progress"] = progress
+    curve = cfg.get("curve")
+    if curve is not None:
+        extra = sorted(set(curve) - {"over", "values"})
+        if extra:
+            raise InputError(f"[curve] has unknown key(s) {extra}; allowed: over, values")
+        res = pw.power_curve(
+            curve.get("over", "clients_per_therapist"),
+            curve.get("values", [5, 10, 15, 20]),
+            design=cfg.get("design"),
+            effects=effects,
+            **run,
+        )
+    else:
+        res = pw.power_analysis(design=cfg.get("design"), effects=effects, **run)
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder '{folder}': {exc}") from exc
+    atomic_write(folder / "power.csv", lambda p: res.table.to_csv(p, index=False))
+    atomic_write(folder / "replicates.csv", lambda p: res.replicates.to_csv(p, index=False))
+    ax = res.plot()
+    atomic_write(
+        folder / "power_curve.png",
+        lambda p: ax.figure.savefig(p, dpi=120, bbox_inches="tight", format="png"),
+    )
+    plt.close(ax.figure)
+    return res
+
+
+@click.command()
+@click.option(
+    "--design",
+    "design_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="TOML file with [design], [[effects]], [run] and optional [curve] sections.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--n-sims", type=int, default=None, help="Override [run] n_sims.")
+@click.option("--n-jobs", type=int, default=None, help="Local worker processes (-1 = all).")
+@click.option("--scheduler", default=None, help="Dask scheduler address, tcp://host:port.")
+@click.option("--seed", type=int, default=None, help="Override [run] seed.")
+@click.option("--checkpoint", default=None, help="Checkpoint file to resume an interrupted run.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not show progress.")
+def power(design_file, out, n_sims, n_jobs, scheduler, seed, checkpoint, quiet):
+    """Simulated power for a planned study: writes power.csv and power_curve.png to --out.
+
+    \b
+    Example:
+      alliance-stats power --design design.toml --out power_results --n-jobs 2
+    """
+    overrides = dict(n_sims=n_sims, n_jobs=n_jobs, scheduler=scheduler, seed=seed,
+                     checkpoint=checkpoint)  # fmt: skip
+    try:
+        res = run_design_file(design_file, out, overrides=overrides, progress=not quiet)
+    except AllianceStatsError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
+    click.echo(res.summary())
+    click.echo(f"Wrote {Path(out) / 'power.csv'} and {Path(out) / 'power_curve.png'}")
