@@ -47,6 +47,8 @@ def ids_to_text(values: pd.Series) -> pd.Series:
     >>> ids_to_text(pd.Series([101.0, 102.0, None])).tolist()
     ['101', '102', nan]
     """
+    if isinstance(values.dtype, pd.StringDtype):
+        return values
     if pd.api.types.is_bool_dtype(values):
         values = values.astype("int64")
     if pd.api.types.is_numeric_dtype(values):

@@ -486,14 +486,21 @@ def check(
                 "",
                 f"{column} id is empty; every row needs the {column} it belongs to",
             )
-            out[column] = schema.ids_to_text(frame[column]).str.strip()
+            ids = schema.ids_to_text(frame[column])
+            padded = distinct[column] is not None and (
+                distinct[column].text.str.len().sum()
+                < pd.Series(ids.dropna().unique()).str.len().sum()
+            )
+            out[column] = ids.str.strip() if padded else ids
 
     if schema.SESSION in frame.columns:
         out[schema.SESSION] = _check_session(
             frame[schema.SESSION], keep, found, distinct[schema.SESSION]
         )
     if schema.ATTENDED in frame.columns:
-        out[schema.ATTENDED] = _check_attended(frame[schema.ATTENDED], keep, found)
+        out[schema.ATTENDED] = _check_attended(
+            frame[schema.ATTENDED], keep, found, distinct[schema.ATTENDED]
+        )
     if schema.DATE in frame.columns:
         out[schema.DATE] = _check_dates(
             frame[schema.DATE], keep, blanks[schema.DATE], found, distinct[schema.DATE]
@@ -556,18 +563,18 @@ def _check_session(values: pd.Series, keep, found, distinct=None) -> pd.Series:
     return pd.Series(np.where(bad, 0, np.nan_to_num(arr)).astype("int64"), index=values.index)
 
 
-def _check_attended(values: pd.Series, keep, found) -> pd.Series:
+def _check_attended(values: pd.Series, keep, found, distinct=None) -> pd.Series:
     if pd.api.types.is_bool_dtype(values) and not values.isna().any():
         return values.astype("float64")
-    text = values.astype("str").str.strip().str.lower()
-    text = text.where(values.notna(), "")
     if pd.api.types.is_numeric_dtype(values):
         num = values.astype("float64")
         is_true = (num == 1).to_numpy()
         is_false = (num == 0).to_numpy()
-    else:
-        is_true = text.isin(schema.TRUE_WORDS).to_numpy()
-        is_false = text.isin(schema.FALSE_WORDS).to_numpy()
+    else:  # judge each distinct text once
+        distinct = distinct or _Distinct.of(values.astype(object))
+        words = distinct.text.str.lower()
+        is_true = distinct.take(words.isin(schema.TRUE_WORDS).to_numpy(), False)
+        is_false = distinct.take(words.isin(schema.FALSE_WORDS).to_numpy(), False)
     bad = ~(is_true | is_false) & keep
     found.add(
         "error",
@@ -734,9 +741,12 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
         therapist_codes, therapists = pd.factorize(out[schema.THERAPIST])
         therapist = therapist_codes[pos]
         run = np.cumsum(~same_client) - 1
-        known = pd.Series(np.where(therapist >= 0, therapist, np.nan))
-        first_therapist = known.groupby(run).transform("first").to_numpy()
-        differs = (therapist >= 0) & (therapist != first_therapist) & ~np.isnan(first_therapist)
+        # the first known therapist of each client (rows are grouped by client here)
+        first_known = np.minimum.reduceat(
+            np.where(therapist >= 0, np.arange(len(pos)), len(pos)), starts
+        )
+        first_therapist = np.append(therapist, -1)[first_known][run]
+        differs = (therapist >= 0) & (first_therapist >= 0) & (therapist != first_therapist)
         changed = np.flatnonzero(differs)
         if changed.size:
             first_change = changed[np.r_[True, np.diff(codes[changed]) != 0]]

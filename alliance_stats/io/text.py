@@ -253,6 +253,7 @@ def _fast_frame(
     header: list[str],
     header_line: int,
     text_columns: Callable[[str], bool],
+    first_records: list[tuple[int, list[str]]],
 ):
     """The data lines read by pandas' C parser, or ``None`` when line numbers would be wrong.
 
@@ -264,16 +265,21 @@ def _fast_frame(
     """
     if "\r" in text and "\n" not in text:
         return None
+    if any(fields and len(fields) != len(header) for _, fields in first_records):
+        return None  # ragged rows: the exact path pads or explains them
     n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    keep_text = {j: "str" for j, c in enumerate(header) if text_columns(c)}
+    names = [f"c{j}" for j in range(len(header))]  # placeholders: the file's may repeat
+    keep_text = {names[j]: "str" for j, c in enumerate(header) if text_columns(c)}
     try:
         frame = pd.read_csv(
             _io.BytesIO(data),
             encoding=encoding,
             sep=delimiter,
             decimal=decimal or ".",
-            header=None,
-            skiprows=header_line,
+            header=0,
+            names=names,
+            index_col=False,
+            skiprows=header_line - 1,
             dtype=keep_text,
             keep_default_na=False,
             na_values=[""],
@@ -317,7 +323,7 @@ def read_text(
     if data is None:
         data = read_bytes(path)
     text, encoding, encoding_note = decode(data, options.get("encoding"))
-    if not text.strip():
+    if not text or text.isspace():
         raise InputError(f"'{name}' is empty; check that you chose the right file")
     sep = options.get("sep", options.get("delimiter"))
     if sep is not None and (not isinstance(sep, str) or len(sep) != 1):
@@ -340,7 +346,9 @@ def read_text(
             decimal_note = next(
                 v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)
             )
-    fast = _fast_frame(data, encoding, text, delimiter, decimal, header, header_line, text_columns)
+    fast = _fast_frame(
+        data, encoding, text, delimiter, decimal, header, header_line, text_columns, records
+    )
     if fast is None:
         header, header_line, records = parse_records(text, delimiter, name)
         raw_frame, lines, _ = build_frame(header, records, name)

@@ -215,7 +215,7 @@ def test_bom_is_not_part_of_first_column(tmp_path):
     assert quiet(path).columns[0] == "client"
 
 
-def test_fast_and_exact_paths_give_the_same_table(tmp_path):
+def test_fast_and_exact_paths_give_the_same_table(tmp_path, monkeypatch):
     """Files without quoted line breaks take pandas' C parser; others the csv module."""
     body = (
         "client,therapist,session,attended,wai_1,note\n"
@@ -226,8 +226,16 @@ def test_fast_and_exact_paths_give_the_same_table(tmp_path):
     fast.write_text(body)
     exact = tmp_path / "exact.csv"
     exact.write_text(body.replace(",d\n", ',"d\nd"\n'))  # a quoted line break
+    from alliance_stats.io import text
+
+    exact_parses = []
+    full_parse = text.parse_records
+    monkeypatch.setattr(
+        text, "parse_records", lambda *a: exact_parses.append(a[2]) or full_parse(*a)
+    )
     a = als.read_sessions(fast)
     b = als.read_sessions(exact)
+    assert exact_parses == [str(exact)]  # only the file with a quoted line break
     assert a["client"].tolist() == ["007", "007", "012", "012"]
     pd.testing.assert_frame_equal(a.drop(columns="note"), b.drop(columns="note"))
     assert b["note"].iloc[-1] == "d\nd"

@@ -173,3 +173,18 @@ def test_clean_table_passes_and_warnings_are_raised_once():
     assert [w.category for w in caught] == [als.DataWarning]
     assert table["attended"].tolist() == [True, False, True]
     assert frame["attended"].tolist() == ["yes", "no", "yes"]  # the input is not modified
+
+
+def test_ids_with_stray_spaces_are_one_client():
+    frame = pd.DataFrame(
+        {
+            "client": [" a", "a "],
+            "therapist": ["t", "t "],
+            "session": [1, 2],
+            "attended": ["Yes ", " no"],
+        }
+    )
+    table = als.read_sessions(frame)
+    assert table["client"].tolist() == ["a", "a"]
+    assert table["therapist"].tolist() == ["t", "t"]
+    assert table["attended"].tolist() == [True, False]
