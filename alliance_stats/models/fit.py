@@ -23,6 +23,7 @@ from alliance_stats.models import robust
 from alliance_stats.models.engines import ENGINES, EngineFit, fit_mixedlm, translate
 from alliance_stats.models.formula import ParsedFormula, parse_formula
 from alliance_stats.models.frame import FAMILIES, model_frame
+from alliance_stats.models.laplace import InterceptLaplace
 from alliance_stats.models.result import MixedResult
 
 SE_METHODS = ("auto", "hessian", "model")
@@ -101,19 +102,14 @@ def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
     return labels
 
 
-def _binomial_checks(
-    ef: EngineFit, parsed, factor_levels, nagq: int, restarts: bool, notes: list[str]
-) -> tuple[EngineFit, robust.Curvature]:
-    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+#: our Laplace deviance must agree with the engine's to this (absolute, deviance units)
+#: where both are finite before it may replace the engine's as the objective
+CROSS_CHECK_TOL = 1e-6
 
-    raw = ef.raw
-    obj = JointGLMMObjective(raw.matrices, raw.family, nagq)
-    n_theta = obj.n_theta
-    x0 = np.r_[ef.theta, ef.beta]
-    labels = _theta_labels(raw, parsed, n_theta)
-    search = robust.best_optimum(obj, x0, obj.bounds, n_theta, restarts=restarts, labels=labels)
+
+def _describe_search(search: robust.OptimumSearch, restarts: bool) -> str:
     polish, tried = search.attempts[1], search.attempts[2:]
-    what = f"polished the engine's optimum (bounded L-BFGS-B, {polish['evaluations']} evaluations)"
+    what = f"polished the optimum (bounded L-BFGS-B, {polish['evaluations']} evaluations)"
     if restarts:
         if tried:
             what += "; restarted bounded L-BFGS-B from " + "; ".join(
@@ -124,28 +120,105 @@ def _binomial_checks(
             what += "; no variance parameter to restart from"
     else:
         what += "; restarts=False: no restarts from other variance values"
-    if search.improved:
-        dev, beta, u, _ = obj.evaluate(search.x)
-        raw = dataclasses.replace(
-            raw,
-            theta=search.x[:n_theta].copy(),
-            beta=np.asarray(beta),
-            u=np.asarray(u),
-            deviance=float(dev),
-            converged=True,
-        )
-        new = translate(raw, parsed, "binomial", factor_levels, ef.messages)
+    return what
+
+
+def _engine_wall(search: robust.OptimumSearch, curv: robust.Curvature) -> str | None:
+    """Why the engine's deviance cannot be trusted at its optimum (``None``: it can)."""
+    if any(not np.isfinite(a["deviance"]) for a in search.attempts):
+        return "the engine's deviance was infinite (its inner PIRLS failed) at a start tried"
+    if not np.isfinite(curv.scaled_gradient):
+        return "the engine's deviance was infinite next to its optimum (its inner PIRLS failed)"
+    if not curv.positive_definite or curv.scaled_gradient >= 1e-3:
+        return "the engine's optimum failed the gradient / Hessian check"
+    return None
+
+
+def _with_optimum(ef, raw, x, n_theta, objective, parsed, factor_levels) -> EngineFit:
+    """The engine fit moved to parameters ``x`` (deviance and modes from ``objective``)."""
+    if isinstance(objective, InterceptLaplace):
+        dev = objective(x)
+        u = objective.random_effects(x)
+        beta = x[n_theta:]
+    else:
+        dev, beta, u, _ = objective.evaluate(x)
+    raw = dataclasses.replace(
+        raw,
+        theta=np.asarray(x[:n_theta], dtype=float).copy(),
+        beta=np.asarray(beta, dtype=float).copy(),
+        u=np.asarray(u, dtype=float),
+        deviance=float(dev),
+        converged=True,
+    )
+    return translate(raw, parsed, "binomial", factor_levels, ef.messages)
+
+
+def _binomial_checks(
+    ef: EngineFit, parsed, factor_levels, nagq: int, restarts: bool, notes: list[str]
+) -> tuple[EngineFit, robust.Curvature]:
+    """Optimum check with the engine's deviance; where the engine's deviance fails (infinite
+    where its PIRLS diverges, or a failed gradient / Hessian check) and every random term is a
+    scalar intercept (Laplace), the check is redone with our own Laplace deviance
+    (:class:`~alliance_stats.models.laplace.InterceptLaplace`), after checking that the two
+    agree where the engine's is finite."""
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    raw = ef.raw
+    obj = JointGLMMObjective(raw.matrices, raw.family, nagq)
+    n_theta = obj.n_theta
+    x0 = np.r_[ef.theta, ef.beta]
+    labels = _theta_labels(raw, parsed, n_theta)
+    search = robust.best_optimum(obj, x0, obj.bounds, n_theta, restarts=restarts, labels=labels)
+    curv = robust.curvature(obj, search.x, obj.bounds, n_theta)
+    objective, used = obj, search
+    why = _engine_wall(search, curv)
+    fallback_note = None
+    if why is not None:
+        own = InterceptLaplace.from_mixedlm(raw.matrices) if nagq == 1 else None
+        if own is None:
+            fallback_note = (
+                f"{why}; our own Laplace deviance (random intercepts only, nAGQ = 1) does not "
+                "cover this model, so the engine's optimum is reported"
+            )
+        else:
+            d_engine, d_own = float(obj(search.x)), float(own(search.x))
+            if not abs(d_engine - d_own) < CROSS_CHECK_TOL:
+                fallback_note = (
+                    f"{why}; our own Laplace deviance disagreed with the engine's at its "
+                    f"optimum ({d_own:.8f} vs {d_engine:.8f}), so it was not used"
+                )
+            else:
+                t0 = time.perf_counter()
+                search2 = robust.best_optimum(
+                    own, search.x, obj.bounds, n_theta, restarts=restarts, labels=labels
+                )
+                curv2 = robust.curvature(own, search2.x, obj.bounds, n_theta)
+                fallback_note = (
+                    f"{why}. The fit was therefore finished with our own Laplace deviance "
+                    "(alliance_stats.models.laplace: Newton/PIRLS for the conditional modes "
+                    "with step-halving, always converging; the same Laplace approximation as "
+                    "lme4's nAGQ = 1), which agreed with the engine's at the engine's optimum "
+                    f"(deviance {d_own:.6f} vs {d_engine:.6f}); with it the optimum check "
+                    f"{_describe_search(search2, restarts)} "
+                    f"({time.perf_counter() - t0:.1f} s)"
+                )
+                objective, used, curv = own, search2, curv2
+    improved = used.deviance < search.start_deviance - 1e-6
+    if improved:
+        new = _with_optimum(ef, raw, used.x, n_theta, objective, parsed, factor_levels)
         notes.append(
-            f"the engine's optimum was improved: log-likelihood {-search.start_deviance / 2:.4f} "
-            f"-> {new.loglik:.4f}; the best is reported. Optimum check: {what}"
+            f"the engine's optimum was improved: log-likelihood {ef.loglik:.4f} "
+            f"-> {new.loglik:.4f}; the best is reported. Optimum check with the engine's "
+            f"deviance: {_describe_search(search, restarts)}"
         )
         ef = new
     else:
         notes.append(
             f"optimum checked, no higher likelihood found (engine deviance "
-            f"{search.start_deviance:.4f}): {what}"
+            f"{search.start_deviance:.4f}): {_describe_search(search, restarts)}"
         )
-    curv = robust.curvature(obj, np.r_[ef.theta, ef.beta], obj.bounds, n_theta)
+    if fallback_note:
+        notes.append(fallback_note)
     return ef, curv
 
 

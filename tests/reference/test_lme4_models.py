@@ -27,7 +27,13 @@ LINEAR = [
     "clinic_wai_gender_ml",
     "clinic_wai_nested",
 ]
-BINOMIAL = ["verbagg", "clinic_srs_alert", "clinic_srs_alert_agq", "clinic_dropout"]
+BINOMIAL = [
+    "verbagg",
+    "clinic_srs_alert",
+    "clinic_srs_alert_agq",
+    "clinic_dropout",
+    "power_default_pp",
+]
 
 
 def fixture(name: str) -> dict:
@@ -62,6 +68,8 @@ def load_data(name: str) -> pd.DataFrame:
         return clinic_attended()
     if name == "clinic_dropout_pp":
         return pd.read_csv(FIXTURES / "lme4_clinic_dropout_pp.csv")
+    if name == "power_default_pp":
+        return pd.read_csv(FIXTURES / "power_default_pp.csv")
     raise KeyError(name)
 
 
@@ -211,3 +219,25 @@ def test_dropout_person_period_rows_reproducible():
     assert len(py) == len(pp)
     assert int(py["dropout"].sum()) == int(pp["dropout"].sum())
     np.testing.assert_allclose(np.sort(py["wai_c"].to_numpy()), np.sort(pp["wai_c"].to_numpy()))
+
+
+def test_power_dropout_large_client_sd_reaches_reference_optimum():
+    """Dropout hazard with at most one event per client (tests/reference/R/lme4_power_pp.R):
+    the client SD is about 6 at the optimum, beyond where mixedlm 1.3.0's PIRLS fails (its
+    deviance is infinite from a client SD of about 3.3, where the engine stops at
+    log-likelihood -306.66). Our own Laplace deviance finishes the fit: the log-likelihood
+    reaches glmmTMB's and is higher than lme4's (whose PIRLS stops at a looser tolerance)."""
+    fx = fixture("power_default_pp")
+    res = ours("power_default_pp")
+    # the engine's result object is moved to the optimum (ranef, predict use it)
+    assert res._raw.logLik().value == pytest.approx(res.loglik, abs=1e-9)
+    assert res.loglik >= fx["glmmTMB"]["loglik"] - 1e-6
+    assert res.loglik > fx["lme4"]["loglik"]
+    assert any("our own Laplace deviance" in n for n in res.notes)
+    improved = next(n for n in res.notes if "optimum was improved" in n)
+    assert "-306.6" in improved  # the engine's own answer, stopped at its wall
+    vc = res.varcorr.set_index("grp")["sdcor"]
+    tmb = {d["grp"]: float(np.atleast_1d(d["sd"])[0]) for d in fx["glmmTMB"]["sd"]}
+    assert vc["client"] == pytest.approx(tmb["client"], rel=1e-3)
+    assert vc["therapist"] < 1e-3 and res.singular
+    assert res.converged

@@ -312,3 +312,140 @@ def test_ranef_binomial(binary):
     re = res.ranef()
     assert len(re) == 40 and (re["condsd"] > 0).all()
     assert re["grpvar"].unique().tolist() == ["g"]
+
+
+# ---------------------------------------------------------------- own Laplace deviance
+@pytest.fixture(scope="module")
+def crossed():
+    """Person-period-like rows: rare events, many clients crossed with / nested in therapists."""
+    rng = np.random.default_rng(11)
+    n_c, per = 90, 8
+    client = np.repeat(np.arange(n_c), per)
+    therapist = client % 9
+    site = client % 5
+    x = rng.normal(size=n_c * per)
+    eta = -3 + 0.5 * x + np.repeat(rng.normal(scale=3, size=n_c), per)
+    y = (rng.uniform(size=len(x)) < 1 / (1 + np.exp(-eta))).astype(int)
+    return pd.DataFrame(
+        {
+            "y": y,
+            "x": x,
+            "client": [f"c{i:03d}" for i in client],
+            "therapist": [f"t{i}" for i in therapist],
+            "site": [f"s{i}" for i in site],
+        }
+    )
+
+
+def _engine_objective(formula, data):
+    import warnings
+
+    import mixedlm as ml
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+    from mixedlm.families.binomial import Binomial
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the engine's own convergence words
+        raw = ml.glmer(formula, data, family=Binomial())
+    return raw, JointGLMMObjective(raw.matrices, raw.family, 1)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ x + (1 | client)",
+        "y ~ x + (1 | therapist) + (1 | client)",
+        "y ~ x + (1 | client) + (1 | site) + (1 | therapist)",
+    ],
+)
+def test_own_laplace_agrees_with_engine(crossed, formula):
+    """Where mixedlm's deviance is finite, ours equals it (to 1e-6; in practice ~1e-11)."""
+    from alliance_stats.models.laplace import InterceptLaplace
+
+    raw, eng = _engine_objective(formula, crossed)
+    own = InterceptLaplace.from_mixedlm(raw.matrices)
+    assert own is not None
+    rng = np.random.default_rng(0)
+    x0 = np.r_[raw.theta, raw.beta]
+    n_finite = 0
+    for i in range(8):
+        x = x0 + rng.normal(scale=0.3, size=len(x0))
+        x[: eng.n_theta] = rng.uniform(0.0 if i < 4 else 0.5, 1.2, size=eng.n_theta)
+        d_eng, d_own = eng(x), own(x)
+        assert np.isfinite(d_own)
+        if np.isfinite(d_eng):
+            n_finite += 1
+            assert abs(d_eng - d_own) < 1e-6
+            # conditional modes on the covariance scale, as the engine's
+            _, _, u_eng, _ = eng.evaluate(x)
+            np.testing.assert_allclose(own.random_effects(x), u_eng, atol=1e-5)
+    assert n_finite >= 5
+
+
+def test_own_laplace_finite_at_large_sd(crossed):
+    """A client SD of 8: ours finds the mode (step-halving) whatever the start."""
+    from alliance_stats.models.laplace import InterceptLaplace
+
+    raw, eng = _engine_objective("y ~ x + (1 | therapist) + (1 | client)", crossed)
+    own = InterceptLaplace.from_mixedlm(raw.matrices)
+    client = [s.grouping_factor for s in raw.matrices.random_structures].index("client")
+    x = np.r_[raw.theta, raw.beta - np.r_[3.0, 0.0]]
+    x[client] = 8.0
+    d1 = own(x)
+    own.u[:] = 0.0  # cold start gives the same value
+    assert np.isfinite(d1) and abs(own(x) - d1) < 1e-8
+
+
+def test_own_laplace_only_for_random_intercepts(binary):
+    from alliance_stats.models.laplace import InterceptLaplace
+
+    raw, _ = _engine_objective("y ~ x + (1 + x | g)", binary)
+    assert InterceptLaplace.from_mixedlm(raw.matrices) is None
+
+
+def test_fallback_objective_used_where_engine_deviance_infinite(crossed, monkeypatch):
+    """An engine whose deviance is infinite beyond a client SD of 1.5 (as mixedlm's PIRLS
+    beyond ~3 on dropout data): the fit is finished with our Laplace deviance and says so."""
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    formula = "y ~ x + (1 | therapist) + (1 | client)"
+    free = fit_mixed(formula, crossed, family="binomial")
+    client_sd = free.varcorr.set_index("grp").loc["client", "sdcor"]
+    assert client_sd > 2
+    call = JointGLMMObjective.__call__
+
+    def walled(self, x):
+        return np.inf if x[1] > 1.5 else call(self, x)
+
+    monkeypatch.setattr(JointGLMMObjective, "__call__", walled)
+    monkeypatch.setattr(
+        "alliance_stats.models.fit.fit_mixedlm",
+        _capped_engine_fit(1.4),
+    )
+    res = fit_mixed(formula, crossed, family="binomial")
+    assert any("our own Laplace deviance" in n for n in res.notes)
+    assert any("improved" in n for n in res.notes)
+    assert res.loglik == pytest.approx(free.loglik, abs=1e-4)
+    assert res.converged and res.se_method == "hessian"
+    np.testing.assert_allclose(
+        res.coefficients["estimate"], free.coefficients["estimate"], atol=1e-3
+    )
+
+
+def _capped_engine_fit(theta_client: float):
+    """fit_mixedlm, then the engine's answer replaced by one stopped at the wall."""
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    from alliance_stats.models import engines
+
+    def fit(parsed, data, family, REML, nagq, factor_levels, optimizer=None):
+        ef = engines.fit_mixedlm(parsed, data, family, REML, nagq, factor_levels, optimizer)
+        raw = ef.raw
+        theta = np.asarray(raw.theta, dtype=float).copy()
+        theta[1] = theta_client
+        obj = JointGLMMObjective(raw.matrices, raw.family, 1)
+        dev, beta, u, _ = JointGLMMObjective.evaluate(obj, np.r_[theta, raw.beta])
+        raw = dataclasses.replace(raw, theta=theta, u=u, deviance=float(dev))
+        return engines.translate(raw, parsed, family, factor_levels, ef.messages)
+
+    return fit

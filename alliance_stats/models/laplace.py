@@ -1,0 +1,252 @@
+"""Our own Laplace deviance for logistic models with scalar random intercepts.
+
+Used by :mod:`alliance_stats.models.fit` as the objective when the engine's cannot be
+evaluated where the optimum lies. Known case (mixedlm 1.3.0): in discrete-time dropout
+(person-period) models with at most one event per client, the client SD at the optimum can
+be 5 or more on the logit scale; mixedlm's native PIRLS diverges beyond a client SD of about
+3 (the conditional modes run off to |b| of several hundred; mixedlm's pure-Python PIRLS,
+which halves steps on the penalised deviance, finds the mode at the same parameters, so the
+native solver's step control is the likely cause) and its deviance is then infinite, an
+artificial wall the optimizer stops at.
+
+The deviance is lme4's Laplace approximation for ``nAGQ = 1`` as a function of
+``(theta, beta)`` (lme4's stage-2 parameters; ``theta`` = the random-intercept SDs, as
+there is no residual scale in a GLMM)::
+
+    -2 log L(theta, beta) = sum_i d_i(y_i, mu_i) + |u|^2 + log det(L L')
+    L L' = Lambda' Z' W Z Lambda + I,   Lambda = diag(theta_k for each level of factor k)
+
+at the conditional mode ``u`` of the penalised deviance ``sum d_i + |u|^2`` (``d_i`` the
+binomial deviance residuals, ``W = w mu (1 - mu)``), found by Newton's method (PIRLS with
+the canonical logit link) with step-halving on the penalised deviance, which is strictly
+convex in ``u``, so the mode is always reached. The sparse system is solved by eliminating
+the factor with the most levels (its block of ``Z' W Z`` is diagonal, since every row has
+one level of it) and a dense Cholesky factor of the Schur complement over the other
+factors' levels (e.g. therapists).
+
+It agrees with mixedlm's deviance where both are finite (to about 1e-9; checked in
+tests/unit/test_models.py).
+
+Examples
+--------
+>>> import numpy as np
+>>> y = np.array([0, 1, 0, 0, 1, 1, 0, 0.0])
+>>> X = np.ones((8, 1))
+>>> g = [np.array([0, 0, 1, 1, 2, 2, 3, 3])]
+>>> obj = InterceptLaplace(y, X, g)
+>>> bool(abs(obj(np.array([0.0, 0.0])) - 16 * np.log(2)) < 1e-9)  # theta = 0: a plain GLM
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg, sparse
+
+#: the largest Schur complement (levels of all factors but the largest) solved densely
+MAX_DENSE = 3000
+
+
+def _log_expit(eta: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -eta)
+
+
+def binomial_deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray) -> float:
+    """Sum of binomial deviance residuals (logit link), stable for large ``|eta|``."""
+    from scipy.special import xlogy
+
+    log_mu, log_1mu = _log_expit(eta), _log_expit(-eta)
+    sat = xlogy(y, y) + xlogy(1 - y, 1 - y)
+    return float(2.0 * np.sum(w * (sat - y * log_mu - (1 - y) * log_1mu)))
+
+
+class InterceptLaplace:
+    """Laplace deviance of a logistic model with random intercepts ``(1 | g_1) + ...``.
+
+    Parameters
+    ----------
+    y, X, weights, offset : arrays
+        Response in [0, 1], fixed-effects design, prior weights, offset.
+    groups : list of int arrays
+        For each random-intercept factor, in ``theta`` order, the level index of every row.
+
+    Calling the object with ``x = (theta, beta)`` returns the deviance (``inf`` only if the
+    mode cannot be found). The last conditional mode is reused as the next start.
+    """
+
+    def __init__(
+        self,
+        y: np.ndarray,
+        X: np.ndarray,
+        groups: list[np.ndarray],
+        weights: np.ndarray | None = None,
+        offset: np.ndarray | None = None,
+        tol: float = 1e-10,
+        maxiter: int = 200,
+    ) -> None:
+        self.y = np.asarray(y, dtype=float)
+        self.X = np.asarray(X, dtype=float)
+        n = len(self.y)
+        self.w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+        self.offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
+        self.groups = [np.asarray(g, dtype=np.int64) for g in groups]
+        self.n_levels = [int(g.max()) + 1 for g in self.groups]
+        self.n_theta = len(self.groups)
+        self.tol, self.maxiter = tol, maxiter
+        # column blocks in theta order; the largest factor is eliminated first
+        self.starts = np.r_[0, np.cumsum(self.n_levels)].astype(int)
+        self.q = int(self.starts[-1])
+        self.big = int(np.argmax(self.n_levels))
+        rest = [k for k in range(self.n_theta) if k != self.big]
+        self.rest = rest
+        self.q_rest = int(sum(self.n_levels[k] for k in rest))
+        if self.q_rest > MAX_DENSE:
+            raise ValueError(
+                f"{self.q_rest} levels outside the largest factor: too many for a dense Schur "
+                "complement"
+            )
+        # column of each row in the 'rest' block (one per other factor)
+        off, self.rest_cols = 0, []
+        for k in rest:
+            self.rest_cols.append(self.groups[k] + off)
+            off += self.n_levels[k]
+        cols = np.concatenate([self.starts[k] + self.groups[k] for k in range(self.n_theta)])
+        rows = np.tile(np.arange(n), self.n_theta)
+        self.Z = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, self.q))
+        self.Zt = self.Z.T.tocsr()
+        self.u = np.zeros(self.q)
+        self.last_iterations = 0
+
+    @classmethod
+    def from_mixedlm(cls, matrices) -> InterceptLaplace | None:
+        """Build from mixedlm's model matrices; ``None`` unless every random term is a scalar
+        intercept ``(1 | g)`` (indicator columns)."""
+        structs = matrices.random_structures
+        if not structs or any(s.n_terms != 1 for s in structs):
+            return None
+        Z = sparse.csc_matrix(matrices.Z)
+        groups, start = [], 0
+        for s in structs:
+            block = Z[:, start : start + s.n_levels].tocsr()
+            start += s.n_levels
+            if not (np.all(np.diff(block.indptr) == 1) and np.all(block.data == 1.0)):
+                return None
+            groups.append(block.indices.astype(np.int64))
+        if start != Z.shape[1]:
+            return None
+        y = np.asarray(matrices.y, dtype=float)
+        if np.any((y < 0) | (y > 1)):
+            return None
+        try:
+            return cls(y, matrices.X, groups, matrices.weights, matrices.offset)
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ linear algebra
+    def _factor(self, lam: np.ndarray, W: np.ndarray):
+        """Factor ``A = Lambda Z' W Z Lambda + I``; returns (solve, logdet)."""
+        b = self.big
+        g = self.groups[b]
+        lb = lam[self.starts[b] : self.starts[b + 1]]
+        a1 = lb**2 * np.bincount(g, weights=W, minlength=self.n_levels[b]) + 1.0
+        if not self.rest:
+
+            def solve1(r):
+                return r / a1
+
+            return solve1, float(np.sum(np.log(a1))), a1
+        lr = np.concatenate([lam[self.starts[k] : self.starts[k + 1]] for k in self.rest])
+        rc = np.concatenate(self.rest_cols)
+        rr = np.tile(g, len(self.rest))
+        ww = np.tile(W, len(self.rest))
+        B = sparse.csr_matrix((ww, (rr, rc)), shape=(self.n_levels[b], self.q_rest))
+        B = sparse.diags(lb) @ B @ sparse.diags(lr)  # A12
+        A22 = np.zeros((self.q_rest, self.q_rest))
+        for i, ci in enumerate(self.rest_cols):
+            for j, cj in enumerate(self.rest_cols):
+                if j < i:
+                    continue
+                M = sparse.csr_matrix((W, (ci, cj)), shape=(self.q_rest, self.q_rest)).toarray()
+                A22 += M if i == j else M + M.T
+        A22 = lr[:, None] * A22 * lr[None, :] + np.eye(self.q_rest)
+        Bd = B.multiply(1.0 / a1[:, None]).tocsr()
+        S = A22 - (B.T @ Bd).toarray()
+        cS = linalg.cho_factor(S, lower=True)
+        logdet = float(np.sum(np.log(a1)) + 2.0 * np.sum(np.log(np.diag(cS[0]))))
+        n1 = self.n_levels[b]
+
+        def solve(r):
+            r1, r2 = r[:n1], r[n1:]
+            x2 = linalg.cho_solve(cS, r2 - Bd.T @ r1)
+            x1 = (r1 - B @ x2) / a1
+            return np.r_[x1, x2]
+
+        return solve, logdet, a1
+
+    def _perm(self) -> np.ndarray:
+        """Column order [largest factor, others] -> theta order."""
+        order = [self.big, *self.rest]
+        return np.concatenate([np.arange(self.starts[k], self.starts[k + 1]) for k in order])
+
+    # ------------------------------------------------------------------ deviance
+    def evaluate(self, x: np.ndarray, u0: np.ndarray | None = None):
+        """Return ``(deviance, u, converged)`` at ``x = (theta, beta)``."""
+        x = np.asarray(x, dtype=float)
+        theta, beta = x[: self.n_theta], x[self.n_theta :]
+        lam = np.repeat(theta, self.n_levels)
+        perm = self._perm()
+        Zl = self.Z @ sparse.diags(lam)
+        Zlt = Zl.T.tocsr()
+        eta0 = self.X @ beta + self.offset
+        y, w = self.y, self.w
+
+        def pen(u):
+            return binomial_deviance(y, eta0 + Zl @ u, w) + float(u @ u)
+
+        u = self.u.copy() if u0 is None else np.asarray(u0, dtype=float).copy()
+        f = pen(u)
+        if not np.isfinite(f):
+            u = np.zeros(self.q)
+            f = pen(u)
+        converged = False
+        for it in range(1, self.maxiter + 1):
+            self.last_iterations = it
+            eta = eta0 + Zl @ u
+            mu = np.exp(_log_expit(eta))
+            W = w * mu * (1 - mu)
+            grad = Zlt @ (w * (y - mu)) - u  # half the negative gradient
+            solve, _, _ = self._factor(lam, W)
+            step = np.empty(self.q)
+            step[perm] = solve(grad[perm])
+            if np.max(np.abs(step), initial=0.0) < self.tol:
+                # quadratic convergence: the remaining error is far below the step
+                u = u + step
+                converged = True
+                break
+            t = 1.0
+            for _ in range(60):
+                fn = pen(u + t * step)
+                if np.isfinite(fn) and fn <= f + 1e-14 * (1 + abs(f)):
+                    break
+                t *= 0.5
+            else:
+                break
+            u = u + t * step
+            f = fn
+        eta = eta0 + Zl @ u
+        mu = np.exp(_log_expit(eta))
+        W = w * mu * (1 - mu)
+        _, logdet, _ = self._factor(lam, W)
+        dev = binomial_deviance(y, eta, w) + float(u @ u) + logdet
+        if converged and np.isfinite(dev):
+            self.u = u
+        return dev, u, converged
+
+    def __call__(self, x: np.ndarray) -> float:
+        dev, _, ok = self.evaluate(x)
+        return float(dev) if ok and np.isfinite(dev) else np.inf
+
+    def random_effects(self, x: np.ndarray) -> np.ndarray:
+        """Conditional modes on the covariance scale (``Lambda u``), mixedlm's ``raw.u``."""
+        _, u, _ = self.evaluate(x)
+        return np.repeat(np.asarray(x[: self.n_theta], dtype=float), self.n_levels) * u
