@@ -123,10 +123,15 @@ def _describe_search(search: robust.OptimumSearch, restarts: bool) -> str:
     return what
 
 
-def _engine_wall(search: robust.OptimumSearch, curv: robust.Curvature) -> str | None:
-    """Why the engine's deviance cannot be trusted at its optimum (``None``: it can)."""
+def _search_wall(search: robust.OptimumSearch) -> str | None:
+    """Why the engine's deviance failed during the optimum search (``None``: it did not)."""
     if any(not np.isfinite(a["deviance"]) for a in search.attempts):
         return "the engine's deviance was infinite (its inner PIRLS failed) at a start tried"
+    return None
+
+
+def _engine_wall(curv: robust.Curvature) -> str | None:
+    """Why the engine's deviance cannot be trusted at its optimum (``None``: it can)."""
     if not np.isfinite(curv.scaled_gradient):
         return "the engine's deviance was infinite next to its optimum (its inner PIRLS failed)"
     if not curv.positive_definite or curv.scaled_gradient >= 1e-3:
@@ -169,9 +174,12 @@ def _binomial_checks(
     x0 = np.r_[ef.theta, ef.beta]
     labels = _theta_labels(raw, parsed, n_theta)
     search = robust.best_optimum(obj, x0, obj.bounds, n_theta, restarts=restarts, labels=labels)
-    curv = robust.curvature(obj, search.x, obj.bounds, n_theta)
+    # When the engine's deviance already failed in the search, its curvature is not worth
+    # computing: go straight to our own deviance.
+    why = _search_wall(search)
+    curv = None if why else robust.curvature(obj, search.x, obj.bounds, n_theta)
     objective, used = obj, search
-    why = _engine_wall(search, curv)
+    why = why or _engine_wall(curv)
     fallback_note = None
     if why is not None:
         own = InterceptLaplace.from_mixedlm(raw.matrices) if nagq == 1 else None
@@ -203,6 +211,8 @@ def _binomial_checks(
                     f"({time.perf_counter() - t0:.1f} s)"
                 )
                 objective, used, curv = own, search2, curv2
+    if curv is None:  # our deviance was not used: the engine's curvature it is
+        curv = robust.curvature(obj, search.x, obj.bounds, n_theta)
     improved = used.deviance < search.start_deviance - 1e-6
     if improved:
         new = _with_optimum(ef, raw, used.x, n_theta, objective, parsed, factor_levels)
