@@ -29,6 +29,7 @@ NA_MARKERS = ("NA", "N/A", "#N/A", "NaN", "nan", "NULL", "null")
 
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 _TEXT_OPTIONS = {"sep", "delimiter", "decimal", "encoding", "na_values"}
 
 
@@ -244,8 +245,13 @@ def _name_columns(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _has_words(values) -> bool:
+    """Whether any of these texts is not a number (then pandas keeps the column as text)."""
+    return any(v.strip() and not _NUMBER.fullmatch(v) for v in values)
+
+
 def _fast_frame(
-    data: bytes,
+    source,
     encoding: str,
     text: str,
     delimiter: str,
@@ -269,10 +275,16 @@ def _fast_frame(
         return None  # ragged rows: the exact path pads or explains them
     n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     names = [f"c{j}" for j in range(len(header))]  # placeholders: the file's may repeat
-    keep_text = {names[j]: "str" for j, c in enumerate(header) if text_columns(c)}
+    # Identifier columns must stay text ("007"). Forcing that costs time, so it is skipped
+    # where the first records already hold words (pandas then keeps the column as text).
+    keep_text = {
+        names[j]: "str"
+        for j, c in enumerate(header)
+        if text_columns(c) and not _has_words(f[j] for _, f in first_records if len(f) > j)
+    }
     try:
         frame = pd.read_csv(
-            _io.BytesIO(data),
+            source,
             encoding=encoding,
             sep=delimiter,
             decimal=decimal or ".",
@@ -346,8 +358,11 @@ def read_text(
             decimal_note = next(
                 v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)
             )
+    # pandas parses a file on disk much faster than bytes in memory
+    compressed = path is not None and path.suffix.lower() in (".gz", ".bz2", ".xz")
+    source = _io.BytesIO(data) if compressed or path is None else path
     fast = _fast_frame(
-        data, encoding, text, delimiter, decimal, header, header_line, text_columns, records
+        source, encoding, text, delimiter, decimal, header, header_line, text_columns, records
     )
     if fast is None:
         header, header_line, records = parse_records(text, delimiter, name)
