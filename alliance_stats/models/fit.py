@@ -123,6 +123,19 @@ def _describe_search(search: robust.OptimumSearch, restarts: bool) -> str:
     return what
 
 
+#: Largest random-intercept SD (logit scale) our own Laplace search may reach. Real values
+#: are a few units; a search that runs here has found a likelihood with no finite optimum.
+THETA_CAP = 50.0
+
+
+def _capped(bounds, n_theta: int) -> list[tuple]:
+    """The engine's bounds with the variance parameters capped at :data:`THETA_CAP`."""
+    return [
+        (lo, THETA_CAP if hi is None else min(hi, THETA_CAP)) if i < n_theta else (lo, hi)
+        for i, (lo, hi) in enumerate(bounds)
+    ]
+
+
 def _search_wall(search: robust.OptimumSearch) -> str | None:
     """Why the engine's deviance failed during the optimum search (``None``: it did not)."""
     if any(not np.isfinite(a["deviance"]) for a in search.attempts):
@@ -197,10 +210,24 @@ def _binomial_checks(
                 )
             else:
                 t0 = time.perf_counter()
+                bounds = _capped(obj.bounds, n_theta)
                 search2 = robust.best_optimum(
-                    own, search.x, obj.bounds, n_theta, restarts=restarts, labels=labels
+                    own,
+                    np.minimum(search.x, [b[1] or np.inf for b in bounds]),
+                    bounds,
+                    n_theta,
+                    restarts=restarts,
+                    labels=labels,
                 )
-                curv2 = robust.curvature(own, search2.x, obj.bounds, n_theta)
+                curv2 = robust.curvature(own, search2.x, bounds, n_theta)
+                at_cap = [labels[i] for i in range(n_theta) if search2.x[i] >= 0.99 * THETA_CAP]
+                if at_cap:
+                    notes.append(
+                        f"{', '.join(at_cap)} ran to the cap of {THETA_CAP:g} (random-intercept "
+                        "SD, logit scale): the likelihood keeps rising as this variance grows, "
+                        "so the model has no finite optimum (the variance is not identified, "
+                        "as with one event per client and a time trend). Drop that random term"
+                    )
                 fallback_note = (
                     f"{why}. The fit was therefore finished with our own Laplace deviance "
                     "(alliance_stats.models.laplace: Newton/PIRLS for the conditional modes "

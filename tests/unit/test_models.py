@@ -449,3 +449,27 @@ def _capped_engine_fit(theta_client: float):
         return engines.translate(raw, parsed, family, factor_levels, ef.messages)
 
     return fit
+
+
+def test_a_diverging_variance_stops_at_the_cap_and_says_so():
+    """One dropout per client plus a time trend: the client variance has no finite optimum."""
+    import warnings
+
+    import alliance_stats as als
+    from alliance_stats.models.fit import THETA_CAP
+
+    df = als.score(als.datasets.load("clinic"), "wai_sr", items="wai_{}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pp = als.decompose(als.person_period(df), "wai_sr_total", by="client")
+    pp = pp.assign(period_c=pp["period"] - 1)
+    res = als.fit_mixed(
+        "event ~ period_c + wai_sr_total_cwc + wai_sr_total_cm + (1|therapist) + (1|client)",
+        pp,
+        family="binomial",
+        restarts=False,
+    )
+    assert not res.converged
+    client_sd = res.varcorr.set_index("grp").loc["client", "sdcor"]
+    assert client_sd == pytest.approx(THETA_CAP, rel=0.01)
+    assert any("no finite optimum" in n for n in res.notes)
