@@ -209,7 +209,6 @@ def _binomial_checks(
                     f"optimum ({d_own:.8f} vs {d_engine:.8f}), so it was not used"
                 )
             else:
-                t0 = time.perf_counter()
                 bounds = _capped(obj.bounds, n_theta)
                 search2 = robust.best_optimum(
                     own,
@@ -234,8 +233,7 @@ def _binomial_checks(
                     "with step-halving, always converging; the same Laplace approximation as "
                     "lme4's nAGQ = 1), which agreed with the engine's at the engine's optimum "
                     f"(deviance {d_own:.6f} vs {d_engine:.6f}); with it the optimum check "
-                    f"{_describe_search(search2, restarts)} "
-                    f"({time.perf_counter() - t0:.1f} s)"
+                    f"{_describe_search(search2, restarts)}"
                 )
                 objective, used, curv = own, search2, curv2
     if curv is None:  # our deviance was not used: the engine's curvature it is
