@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alliance_stats.errors import AllianceStatsError
+
 __all__ = [
     "Table",
     "descriptive_table",
@@ -379,15 +381,15 @@ def model_table(result, title: str, name: str, *, labels: dict[str, str] | None 
         for r in icc.itertuples(index=False):
             lab = "ICC (all random intercepts)" if r.group == "adjusted" else f"ICC {r.group}"
             rows.append((lab, fmt_num(r.icc, 3), "", "", "", ""))
-    except Exception:
-        pass
+    except (AllianceStatsError, ValueError, ArithmeticError) as err:
+        rows.append(("ICC", f"not computed: {err}", "", "", "", ""))
     try:
         r2 = result.r2().iloc[0]
         rows.append(("R\u00b2 marginal / conditional",
                      f"{fmt_num(r2['r2_marginal'], 3)} / {fmt_num(r2['r2_conditional'], 3)}",
                      "", "", "", ""))  # fmt: skip
-    except Exception:
-        pass
+    except (AllianceStatsError, ValueError, ArithmeticError) as err:
+        rows.append(("R\u00b2", f"not computed: {err}", "", "", "", ""))
     groups = ", ".join(f"{k} {v:,}" for k, v in result.n_groups.items())
     rows.append(("Observations", fmt_int(result.nobs), "", "", "", ""))
     rows.append(("Groups", groups, "", "", "", ""))
