@@ -98,18 +98,15 @@ def wai_s(
     >>> wai_s(subscales=keys).score_columns
     ('wai_s_total', 'wai_s_task', 'wai_s_bond', 'wai_s_goal')
     """
-    return Instrument(
-        name="wai_s",
-        label="Working Alliance Inventory - Short (Tracey & Kokotovic)",
-        items=tuple(range(1, 13)),
-        response_min=1,
-        response_max=7,
-        reverse=tuple(reverse),
-        subscales={k: tuple(v) for k, v in (subscales or {}).items()},
-        rule="sum",
-        max_missing=max_missing,
-        citation=WAI_S_CITATION,
-        notes="Subscale key and reverse keys not built in: pass subscales= and reverse=.",
+    return _user_keyed(
+        "wai_s",
+        "Working Alliance Inventory - Short (Tracey & Kokotovic)",
+        12,
+        subscales,
+        reverse,
+        max_missing,
+        WAI_S_CITATION,
+        "Subscale key and reverse keys not built in: pass subscales= and reverse=.",
     )
 
 
@@ -125,16 +122,30 @@ def wai(
     >>> wai().score_range()
     (36.0, 252.0)
     """
+    return _user_keyed(
+        "wai",
+        "Working Alliance Inventory (full, 36 items)",
+        36,
+        subscales,
+        reverse,
+        max_missing,
+        WAI_CITATION,
+        "Subscale key (three 12-item scales) and reverse keys user-supplied.",
+    )
+
+
+def _user_keyed(name, label, n_items, subscales, reverse, max_missing, citation, notes):
+    """A 1-7 WAI form whose subscale key and reverse keys come from the user."""
     return Instrument(
-        name="wai",
-        label="Working Alliance Inventory (full, 36 items)",
-        items=tuple(range(1, 37)),
+        name=name,
+        label=label,
+        items=tuple(range(1, n_items + 1)),
         response_min=1,
         response_max=7,
         reverse=tuple(reverse),
         subscales={k: tuple(v) for k, v in (subscales or {}).items()},
         rule="sum",
         max_missing=max_missing,
-        citation=WAI_CITATION,
-        notes="Subscale key (three 12-item scales) and reverse keys user-supplied.",
+        citation=citation,
+        notes=notes,
     )
