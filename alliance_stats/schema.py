@@ -88,8 +88,7 @@ def session_order(client_codes: np.ndarray, sessions: np.ndarray) -> np.ndarray 
     >>> session_order(np.array([0, 0, 1]), np.array([2, 1, 1])).tolist()
     [1, 0, 2]
     """
-    step_client = np.diff(client_codes)
-    in_order = (step_client > 0) | ((step_client == 0) & (np.diff(sessions) >= 0))
-    if in_order.all():
+    before, after = client_codes[:-1], client_codes[1:]
+    if ((after > before) | ((after == before) & (sessions[1:] >= sessions[:-1]))).all():
         return None
     return np.lexsort((sessions, client_codes))

@@ -331,6 +331,8 @@ class _Distinct:
 
     codes: np.ndarray
     text: pd.Series
+    #: Whether any value has spaces around it (then the stripped text differs).
+    padded: bool = False
 
     @classmethod
     def of(cls, series: pd.Series) -> _Distinct | None:
@@ -338,21 +340,58 @@ class _Distinct:
         if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
             return None
         codes, uniques = pd.factorize(series)
-        text = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
-        return cls(codes, text)
+        raw = pd.Series(np.asarray(uniques, dtype=object)).astype("str")
+        text = raw.str.strip()
+        return cls(codes, text, bool((text != raw).any()))
 
-    def take(self, per_value: np.ndarray, missing) -> np.ndarray:
-        """Spread one result per distinct value to every row (``missing`` for empty cells)."""
+    def take(self, per_value: np.ndarray, missing, rows: np.ndarray | None = None) -> np.ndarray:
+        """Spread one result per distinct value to every row, or to ``rows`` (positions).
+
+        Missing cells get ``missing``.
+        """
         per_value = np.asarray(per_value)
-        return np.append(per_value, np.array([missing], dtype=per_value.dtype))[self.codes]
+        codes = self.codes if rows is None else self.codes[rows]
+        return np.append(per_value, np.array([missing], dtype=per_value.dtype))[codes]
+
+    def without(self, rows: np.ndarray) -> _Distinct:
+        """The same column with the cells at ``rows`` (a boolean mask) made missing."""
+        return _Distinct(np.where(rows, -1, self.codes), self.text, self.padded)
+
+    def group_codes(self) -> np.ndarray:
+        """One code per row for each non-blank stripped value, in order of first appearance.
+
+        Blank and missing cells get -1, like :func:`pandas.factorize`.
+        """
+        blank = (self.text == "").to_numpy()
+        if not self.padded and not blank.any():
+            return self.codes  # the distinct values are the stripped ids already
+        per_value = pd.factorize(self.text.where(~blank))[0]
+        return self.take(per_value, -1)
 
 
-def _blank(series: pd.Series, distinct: _Distinct | None = None) -> np.ndarray:
-    """Missing values, counting empty or whitespace-only text as missing."""
+def _blank(
+    series: pd.Series, distinct: _Distinct | None = None, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Missing values (of all rows, or of ``rows``), counting blank text as missing."""
     distinct = distinct or _Distinct.of(series)
     if distinct is None:
-        return series.isna().to_numpy()
-    return distinct.take((distinct.text == "").to_numpy(), True)
+        return (series if rows is None else series.iloc[rows]).isna().to_numpy()
+    return distinct.take((distinct.text == "").to_numpy(), True, rows)
+
+
+def _blank_rows(frame: pd.DataFrame, distinct) -> np.ndarray:
+    """Rows with no value in any column (looking further only at rows blank so far)."""
+    blank = np.zeros(len(frame), dtype=bool)
+    if not len(frame.columns):
+        return blank
+    first, *others = sorted(frame.columns, key=lambda c: c not in schema.ID_COLUMNS)
+    rows = np.flatnonzero(_blank(frame[first], distinct[first]))
+    for column in others:
+        if not rows.size:
+            break
+        rows = rows[_blank(frame[column], distinct[column], rows)]
+    blank[rows] = True
+    return blank
 
 
 def _parse_numbers(series: pd.Series, distinct: _Distinct | None = None) -> pd.Series:
@@ -364,8 +403,11 @@ def _parse_numbers(series: pd.Series, distinct: _Distinct | None = None) -> pd.S
     return pd.Series(distinct.take(parsed, np.nan), index=series.index, name=series.name)
 
 
-def _apply_missing_codes(frame, codes, found: _Collector) -> pd.DataFrame:
-    """Replace missing-value codes by NaN, one note per column and code."""
+def _apply_missing_codes(frame, codes, found: _Collector, distinct) -> pd.DataFrame:
+    """Replace missing-value codes by NaN, one note per column and code.
+
+    ``distinct`` (column -> :class:`_Distinct` or ``None``) is updated for the columns changed.
+    """
     if not codes:
         return frame
     per_column = codes if isinstance(codes, Mapping) else dict.fromkeys(frame.columns, codes)
@@ -375,29 +417,21 @@ def _apply_missing_codes(frame, codes, found: _Collector) -> pd.DataFrame:
             f"missing_codes names column(s) {unknown} that the table does not have; "
             f"columns are: {list(frame.columns)}"
         )
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     for column, column_codes in per_column.items():
         if isinstance(column_codes, (str, int, float)):
             column_codes = [column_codes]
         series = frame[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
             continue
-        text = series.astype("str").str.strip()
-        numbers = _parse_numbers(series) if not pd.api.types.is_bool_dtype(series) else None
-        for code in column_codes:
-            hit = (text == str(code)).to_numpy()
-            if (
-                numbers is not None
-                and isinstance(code, (int, float))
-                and not isinstance(code, bool)
-            ):
-                hit = hit | (numbers == float(code)).to_numpy()
-            hit = hit & series.notna().to_numpy()
+        changed = None
+        for code, hit in _code_hits(series, distinct[column], column_codes):
+            if changed is not None:
+                hit &= ~changed  # a cell two codes match is noted once
             if not hit.any():
                 continue
             positions = np.flatnonzero(hit)
             first = found.source.rows(positions[:5], frame.index)
-            unit = found.source.row_unit
             found.add(
                 "note",
                 "missing_code",
@@ -405,10 +439,56 @@ def _apply_missing_codes(frame, codes, found: _Collector) -> pd.DataFrame:
                 column,
                 code,
                 f"{hit.sum():,} value(s) {code!r} read as missing (missing-value code), "
-                f"first at {unit} " + ", ".join(str(r) for r in first),
+                f"first at {found.source.row_unit} " + ", ".join(str(r) for r in first),
             )
-            frame[column] = frame[column].mask(hit)
+            changed = hit if changed is None else changed | hit
+        if changed is not None:
+            frame[column] = series.mask(changed)
+            if distinct[column] is not None:
+                distinct[column] = distinct[column].without(changed)
     return frame
+
+
+def _code_hits(series: pd.Series, distinct: _Distinct | None, codes):
+    """Yield ``(code, rows equal to it)`` for the codes found, as text or as numbers.
+
+    Missing cells never match. Text columns are compared once per distinct value.
+    """
+    numeric_column = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
+        series
+    )
+    if numeric_column:
+        numbers = series.to_numpy(dtype="float64", na_value=np.nan)
+        for code in codes:
+            number = _code_number(code, parse_text=True)
+            if number is not None and (hit := numbers == number).any():
+                yield code, hit
+        return
+    distinct = distinct or _Distinct.of(series.astype(object))
+    numbers = None
+    for code in codes:
+        per_value = (distinct.text == str(code)).to_numpy()
+        number = _code_number(code, parse_text=False)
+        if number is not None and not pd.api.types.is_bool_dtype(series):
+            if numbers is None:
+                numbers = pd.to_numeric(distinct.text, errors="coerce").to_numpy("float64")
+            per_value = per_value | (numbers == number)
+        if per_value.any():
+            yield code, distinct.take(per_value, False)
+
+
+def _code_number(code, parse_text: bool) -> float | None:
+    """A missing-value code as a number (text such as ``"-99"`` only when ``parse_text``)."""
+    if isinstance(code, bool) or code is None:
+        return None
+    if isinstance(code, (int, float, np.integer, np.floating)):
+        return float(code)
+    if parse_text and isinstance(code, str):
+        try:
+            return float(code)
+        except ValueError:
+            return None
+    return None
 
 
 def check(
@@ -455,15 +535,11 @@ def check(
             f"Name it '{name}' in the file or map it with columns={{'your name': '{name}'}}",
         )
 
-    frame = _apply_missing_codes(frame, missing_codes, found)
+    distinct = {column: _Distinct.of(frame[column]) for column in frame.columns}
+    frame = _apply_missing_codes(frame, missing_codes, found, distinct)
 
-    blank_rows = np.ones(len(frame), dtype=bool)
-    blanks, distinct = {}, {}
-    for column in frame.columns:
-        distinct[column] = _Distinct.of(frame[column])
-        blanks[column] = _blank(frame[column], distinct[column])
-        blank_rows &= blanks[column]
-    if len(frame.columns) and blank_rows.any():
+    blank_rows = _blank_rows(frame, distinct)
+    if blank_rows.any():
         found.add(
             "warning",
             "blank_row",
@@ -475,9 +551,10 @@ def check(
     keep = ~blank_rows if len(frame.columns) else np.ones(len(frame), dtype=bool)
 
     out: dict[str, pd.Series] = {}
+    groups: dict[str, np.ndarray] = {}  # id column -> one code per distinct id (-1: missing)
     for column in schema.ID_COLUMNS:
         if column in frame.columns:
-            bad = blanks[column] & keep
+            bad = _blank(frame[column], distinct[column]) & keep
             found.add(
                 "error",
                 "missing_id",
@@ -487,11 +564,9 @@ def check(
                 f"{column} id is empty; every row needs the {column} it belongs to",
             )
             ids = schema.ids_to_text(frame[column])
-            padded = distinct[column] is not None and (
-                distinct[column].text.str.len().sum()
-                < pd.Series(ids.dropna().unique()).str.len().sum()
-            )
-            out[column] = ids.str.strip() if padded else ids
+            text = distinct[column]
+            out[column] = ids.str.strip() if text is not None and text.padded else ids
+            groups[column] = text.group_codes() if text is not None else pd.factorize(ids)[0]
 
     if schema.SESSION in frame.columns:
         out[schema.SESSION] = _check_session(
@@ -502,9 +577,7 @@ def check(
             frame[schema.ATTENDED], keep, found, distinct[schema.ATTENDED]
         )
     if schema.DATE in frame.columns:
-        out[schema.DATE] = _check_dates(
-            frame[schema.DATE], keep, blanks[schema.DATE], found, distinct[schema.DATE]
-        )
+        out[schema.DATE] = _check_dates(frame[schema.DATE], keep, found, distinct[schema.DATE])
 
     forced = set(numeric or ())
     unknown = forced - set(frame.columns)
@@ -513,9 +586,7 @@ def check(
     for column in frame.columns:
         if column in schema.FIXED_COLUMNS:
             continue
-        out[column] = _check_other(
-            frame[column], column in forced, keep, blanks[column], found, distinct[column]
-        )
+        out[column] = _check_other(frame[column], column in forced, keep, found, distinct[column])
 
     for column, (low, high) in (ranges or {}).items():
         if column not in out:
@@ -533,25 +604,38 @@ def check(
             f"value outside the allowed range {low}..{high}; correct it or mark it missing",
         )
 
-    _check_structure(out, keep, found, ratings)
+    order = _check_structure(out, groups, keep, found, ratings)
 
     report_frame = found.frame()
     report = ValidationReport(report_frame, int(keep.sum()), source.name)
     if not report.ok:
         return CheckedTable(report, None)
     out[schema.ATTENDED] = out[schema.ATTENDED] == 1
-    table = pd.DataFrame(out, copy=False)
-    if not keep.all():
-        table = table.loc[keep]
-    return CheckedTable(report, schema.canonical_order(table))
+    return CheckedTable(report, _canonical_table(out, order))
+
+
+def _canonical_table(out: dict[str, pd.Series], order: _Order) -> pd.DataFrame:
+    """The checked columns as the canonical table: fixed columns first, rows in ``order``.
+
+    ``order`` holds the rows kept, sorted by client then session (see
+    :func:`_check_structure`); without errors that is every row that is not blank.
+    """
+    first = [c for c in schema.FIXED_COLUMNS if c in out]
+    columns = first + [c for c in out if c not in first]
+    table = pd.DataFrame({c: out[c] for c in columns}, copy=False)
+    if order.rows is not None:
+        table = table.take(order.rows)
+    return table.reset_index(drop=True)
 
 
 def _check_session(values: pd.Series, keep, found, distinct=None) -> pd.Series:
-    numbers = _parse_numbers(values, distinct)
-    arr = numbers.to_numpy()
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(arr) | (arr < 1) | (np.mod(arr, 1) != 0)
-    bad &= keep
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        arr = values.to_numpy()  # whole numbers already: only the lower bound to check
+        bad = (arr < 1) & keep
+    else:
+        arr = _parse_numbers(values, distinct).to_numpy()
+        with np.errstate(invalid="ignore"):
+            bad = (~np.isfinite(arr) | (arr < 1) | (np.mod(arr, 1) != 0)) & keep
     found.add(
         "error",
         "session_number",
@@ -560,36 +644,40 @@ def _check_session(values: pd.Series, keep, found, distinct=None) -> pd.Series:
         values,
         "session must be a whole number from 1 up (1 = first scheduled session)",
     )
+    if arr.dtype.kind in "iu" and not bad.any():
+        return values.astype("int64")
     return pd.Series(np.where(bad, 0, np.nan_to_num(arr)).astype("int64"), index=values.index)
 
 
 def _check_attended(values: pd.Series, keep, found, distinct=None) -> pd.Series:
+    """``attended`` as codes: 1 (came), 0 (did not) or -1 (unreadable: reported)."""
     if pd.api.types.is_bool_dtype(values) and not values.isna().any():
-        return values.astype("float64")
+        return values.astype("int8")
     if pd.api.types.is_numeric_dtype(values):
-        num = values.astype("float64")
-        is_true = (num == 1).to_numpy()
-        is_false = (num == 0).to_numpy()
+        number = values.to_numpy(dtype="float64", na_value=np.nan)
+        result = np.where(number == 1, 1, np.where(number == 0, 0, -1)).astype("int8")
     else:  # judge each distinct text once
         distinct = distinct or _Distinct.of(values.astype(object))
         words = distinct.text.str.lower()
-        is_true = distinct.take(words.isin(schema.TRUE_WORDS).to_numpy(), False)
-        is_false = distinct.take(words.isin(schema.FALSE_WORDS).to_numpy(), False)
-    bad = ~(is_true | is_false) & keep
+        came, missed = words.isin(schema.TRUE_WORDS), words.isin(schema.FALSE_WORDS)
+        per_value = np.where(came, 1, np.where(missed, 0, -1)).astype("int8")
+        result = distinct.take(per_value, -1)
     found.add(
         "error",
         "invalid_boolean",
-        np.flatnonzero(bad),
+        np.flatnonzero((result < 0) & keep),
         schema.ATTENDED,
         values,
         "attended must say whether the client came: yes/no, true/false or 1/0",
     )
-    return pd.Series(np.where(is_true, 1.0, np.where(is_false, 0.0, np.nan)), index=values.index)
+    return pd.Series(result, index=values.index)
 
 
-def _check_dates(values: pd.Series, keep, blank, found, distinct) -> pd.Series:
+def _check_dates(values: pd.Series, keep, found, distinct) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
+        parsed = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        parsed = _within_ns_range(parsed)
+        unreadable = parsed.isna().to_numpy() & values.notna().to_numpy()
     else:  # parse each distinct text once: sessions share few dates
         distinct = distinct or _Distinct.of(values.astype(object))
         text = distinct.text
@@ -601,15 +689,14 @@ def _check_dates(values: pd.Series, keep, blank, found, distinct) -> pd.Series:
             )
         if getattr(dates.dt, "tz", None) is not None:
             dates = dates.dt.tz_localize(None)
-        dates = _within_ns_range(dates).astype("datetime64[ns]").to_numpy()
+        dates = _within_ns_range(dates)
+        unreadable = distinct.take((dates.isna() & (text != "")).to_numpy(), False)
+        dates = dates.astype("datetime64[ns]").to_numpy()
         parsed = pd.Series(distinct.take(dates, np.datetime64("NaT", "ns")), index=values.index)
-    parsed = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
-    parsed = _within_ns_range(parsed)
-    bad = parsed.isna().to_numpy() & ~blank & keep
     found.add(
         "error",
         "invalid_date",
-        np.flatnonzero(bad),
+        np.flatnonzero(unreadable & keep),
         schema.DATE,
         values,
         "the date cannot be read; write dates as YYYY-MM-DD",
@@ -622,7 +709,7 @@ def _within_ns_range(dates: pd.Series) -> pd.Series:
     return dates.mask(dates.notna() & ((dates < pd.Timestamp.min) | (dates > pd.Timestamp.max)))
 
 
-def _check_other(values: pd.Series, forced: bool, keep, blank, found, distinct) -> pd.Series:
+def _check_other(values: pd.Series, forced: bool, keep, found, distinct) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
@@ -631,11 +718,13 @@ def _check_other(values: pd.Series, forced: bool, keep, blank, found, distinct) 
         return values
     numbers = _parse_numbers(values, distinct)
     readable = numbers.notna().to_numpy()
-    present = ~blank
+    present = ~_blank(values, distinct)
     n_present = int(present.sum())
     if n_present == 0:
         return numbers
     if not forced and readable.sum() * 2 <= n_present:
+        if values.dtype == "str" and not distinct.padded and (distinct.text != "").all():
+            return values  # nothing to strip, and blank cells are already missing
         text = values.astype("str").str.strip()
         return text.where(present, np.nan)
     bad = present & ~readable & keep
@@ -653,69 +742,92 @@ def _check_other(values: pd.Series, forced: bool, keep, blank, found, distinct) 
     return numbers
 
 
-def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
-    """Checks across rows: duplicates, date order, therapists, gaps, absent-with-ratings."""
+@dataclass(frozen=True)
+class _Order:
+    """Usable rows sorted by client then session: place ``i`` of the order is a row.
+
+    ``rows`` holds the row of each place, or is ``None`` when the order is every row as it
+    stands (then nothing needs copying).
+    """
+
+    rows: np.ndarray | None
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per row) in the order."""
+        return values if self.rows is None else values[self.rows]
+
+    def row(self, places):
+        """The rows at these places (an array, a slice or a number)."""
+        return places if self.rows is None else self.rows[places]
+
+
+def _check_structure(out: dict[str, pd.Series], groups, keep, found, ratings) -> _Order:
+    """Checks across rows: duplicates, date order, therapists, gaps, absent-with-ratings.
+
+    ``groups`` holds the codes of the id columns (see :meth:`_Distinct.group_codes`).
+    Returns the usable rows (kept, with a client and a session number) sorted by client in
+    order of first appearance, then session. The checks work on that order: ``i`` below is
+    a place in it.
+    """
     needed = (schema.CLIENT, schema.SESSION)
     if not all(c in out for c in needed):
-        return
+        return _Order(np.flatnonzero(keep))
     client = out[schema.CLIENT]
     session = out[schema.SESSION].to_numpy()
-    usable = keep & client.notna().to_numpy() & (session >= 1)
-    pos = np.flatnonzero(usable)
-    if pos.size == 0:
-        return
-    codes = pd.factorize(client)[0][pos]
-    sess = session[pos]
-    order = schema.session_order(codes, sess)
-    if order is not None:
-        pos, codes, sess = pos[order], codes[order], sess[order]
-    same_client = np.r_[False, codes[1:] == codes[:-1]]
+    client_codes = groups[schema.CLIENT]
+    usable = keep & (client_codes >= 0) & (session >= 1)
+    rows = None if usable.all() else np.flatnonzero(usable)
+    codes, sess = _Order(rows).take(client_codes), _Order(rows).take(session)
+    if len(codes) == 0:
+        return _Order(rows)
+    sort = schema.session_order(codes, sess)
+    if sort is not None:
+        rows = sort if rows is None else rows[sort]
+        codes, sess = codes[sort], sess[sort]
+    order = _Order(rows)
+    new_client = np.r_[True, codes[1:] != codes[:-1]]
+    starts = np.flatnonzero(new_client)
+    sizes = np.diff(starts, append=len(codes))
+    step = np.diff(sess)  # to the next session of the same client where ~new_client[1:]
+    same_client = ~new_client[1:]
 
-    dup_next = same_client & np.r_[False, sess[1:] == sess[:-1]]
+    dup_next = np.r_[False, same_client & (step == 0)]
     if dup_next.any():
         involved = dup_next | np.r_[dup_next[1:], False]
-        first_of_run = np.maximum.accumulate(np.where(~dup_next, np.arange(len(pos)), 0))
+        first_of_run = np.maximum.accumulate(np.where(~dup_next, np.arange(len(codes)), 0))
         unit = found.source.row_unit
-        first_label = found.source.rows(pos[first_of_run], found.index)
+        first_label = found.source.rows(order.row(first_of_run), found.index)
         idx = np.flatnonzero(involved)
         messages = [
-            f"client {client.iat[pos[i]]!r} has session {sess[i]} more than once "
+            f"client {client.iat[order.row(i)]!r} has session {sess[i]} more than once "
             f"(first at {unit} {first_label[i]}); keep one row per scheduled session"
             for i in idx
         ]
-        found.add("error", "duplicate_session", pos[idx], schema.SESSION, sess[idx], messages)
+        found.add("error", "duplicate_session", order.row(idx), schema.SESSION, sess[idx], messages)
 
     if schema.DATE in out:
-        dates = out[schema.DATE].to_numpy()[pos]
-        valid = ~np.isnat(dates)
-        last_valid = np.where(valid, np.arange(len(pos)), -1)
-        last_valid = np.maximum.accumulate(last_valid)
-        prev = np.r_[-1, last_valid[:-1]]
-        client_start = np.maximum.accumulate(np.where(~same_client, np.arange(len(pos)), 0))
-        has_prev = (prev >= client_start) & valid & (prev >= 0)
-        earlier = np.zeros(len(pos), dtype=bool)
-        earlier[has_prev] = dates[has_prev] < dates[prev[has_prev]]
-        earlier &= ~dup_next
-        idx = np.flatnonzero(earlier)
+        dates = order.take(out[schema.DATE].to_numpy())
+        later, before = _dated_before_previous(codes, dates)
+        kept = ~dup_next[later]
+        later, before = later[kept], before[kept]
         found.add(
             "error",
             "date_order",
-            pos[idx],
+            order.row(later),
             schema.DATE,
-            pd.Series(dates[idx]).dt.strftime("%Y-%m-%d").to_numpy(),
+            pd.Series(dates[later]).dt.strftime("%Y-%m-%d").to_numpy(),
             [
-                f"session {sess[i]} is dated before session {sess[prev[i]]} of the same client; "
+                f"session {sess[i]} is dated before session {sess[j]} of the same client; "
                 "check the date or the session number"
-                for i in idx
+                for i, j in zip(later, before)
             ],
         )
 
-    gap = same_client & np.r_[False, sess[1:] - sess[:-1] > 1]
-    idx = np.flatnonzero(gap)
+    idx = np.flatnonzero(same_client & (step > 1)) + 1
     found.add(
         "warning",
         "session_gap",
-        pos[idx],
+        order.row(idx),
         schema.SESSION,
         sess[idx],
         [
@@ -725,57 +837,99 @@ def _check_structure(out: dict[str, pd.Series], keep, found, ratings) -> None:
         ],
     )
 
-    starts = np.flatnonzero(~same_client)
-    sizes = np.diff(np.r_[starts, len(pos)])
     single = starts[sizes == 1]
     found.add(
         "warning",
         "single_session",
-        pos[single],
+        order.row(single),
         schema.CLIENT,
         client,
         "this client has only one session row; within-client estimates ignore such clients",
     )
 
     if schema.THERAPIST in out:
-        therapist_codes, therapists = pd.factorize(out[schema.THERAPIST])
-        therapist = therapist_codes[pos]
-        run = np.cumsum(~same_client) - 1
-        # the first known therapist of each client (rows are grouped by client here)
-        first_known = np.minimum.reduceat(
-            np.where(therapist >= 0, np.arange(len(pos)), len(pos)), starts
-        )
-        first_therapist = np.append(therapist, -1)[first_known][run]
-        differs = (therapist >= 0) & (first_therapist >= 0) & (therapist != first_therapist)
-        changed = np.flatnonzero(differs)
-        if changed.size:
-            first_change = changed[np.r_[True, np.diff(codes[changed]) != 0]]
-            messages = []
-            for i in first_change:
-                start = starts[run[i]]
-                seen = pd.unique(therapist[start : start + sizes[run[i]]])
-                messages.append(
-                    f"client {client.iat[pos[i]]!r} is seen by therapists "
-                    f"{', '.join(repr(therapists[t]) for t in seen if t >= 0)}; models nest "
-                    "each client in one therapist, so check the ids (or model therapists as "
-                    "crossed)"
-                )
-            found.add(
-                "warning",
-                "therapist_change",
-                pos[first_change],
-                schema.THERAPIST,
-                therapists.take(therapist[first_change]),
-                messages,
-            )
+        therapist = order.take(groups[schema.THERAPIST])
+        _check_therapist_change(out, therapist, order, starts, sizes, found)
 
     if schema.ATTENDED in out:
-        _check_ratings_when_absent(out, keep, found, ratings)
+        varies = _varies_within_client(order, starts, sizes)
+        _check_ratings_when_absent(out, keep, found, ratings, varies)
+    return order
 
 
-def _check_ratings_when_absent(out, keep, found, ratings) -> None:
-    absent = (out[schema.ATTENDED] == 0).to_numpy() & keep
-    if not absent.any():
+def _dated_before_previous(codes: np.ndarray, dates: np.ndarray):
+    """Places ``i`` dated before ``j``, the client's previous dated place; as ``(i, j)``."""
+    dated = ~np.isnat(dates)
+    if dated.all():
+        earlier = (codes[1:] == codes[:-1]) & (dates[1:] < dates[:-1])
+        later = np.flatnonzero(earlier) + 1
+        return later, later - 1
+    places = np.flatnonzero(dated)
+    codes, dates = codes[places], dates[places]
+    earlier = (codes[1:] == codes[:-1]) & (dates[1:] < dates[:-1])
+    return places[1:][earlier], places[:-1][earlier]
+
+
+def _check_therapist_change(out, therapist, order: _Order, starts, sizes, found) -> None:
+    """Warn once per client seen by more than one therapist (``therapist``: codes in order)."""
+    known = therapist >= 0
+    if known.all():
+        later = np.flatnonzero(therapist[1:] != therapist[:-1]) + 1
+        before = later - 1
+    else:
+        places = np.flatnonzero(known)
+        ids = therapist[places]
+        differs = ids[1:] != ids[:-1]  # a known therapist differs from the previous known one
+        later, before = places[1:][differs], places[:-1][differs]
+    run = np.searchsorted(starts, later, side="right") - 1
+    runs = np.unique(run[before >= starts[run]])  # ... of the same client
+    if not runs.size:
+        return
+    names = out[schema.THERAPIST]
+    firsts, messages = [], []
+    for r in runs:
+        start = starts[r]
+        mine = therapist[start : start + sizes[r]]
+        rows = order.row(np.arange(start, start + sizes[r])[mine >= 0])
+        first_known = mine[mine >= 0][0]
+        firsts.append(start + np.flatnonzero((mine >= 0) & (mine != first_known))[0])
+        seen = pd.unique(names.iloc[rows])
+        messages.append(
+            f"client {out[schema.CLIENT].iat[rows[0]]!r} is seen by therapists "
+            f"{', '.join(repr(t) for t in seen)}; models nest each client in one "
+            "therapist, so check the ids (or model therapists as crossed)"
+        )
+    first_change = order.row(np.array(firsts))
+    found.add(
+        "warning",
+        "therapist_change",
+        first_change,
+        schema.THERAPIST,
+        names.iloc[first_change].to_numpy(),
+        messages,
+    )
+
+
+def _varies_within_client(order: _Order, starts: np.ndarray, sizes: np.ndarray):
+    """A function of a numeric column: per row, whether its client's values vary.
+
+    Rows outside the order (no client or session) count as varying.
+    """
+
+    def varies(values: np.ndarray) -> np.ndarray:
+        ordered = order.take(values)
+        low = np.fmin.reduceat(ordered, starts)  # fmin/fmax skip missing values
+        high = np.fmax.reduceat(ordered, starts)
+        result = np.ones(len(values), dtype=bool)
+        result[slice(None) if order.rows is None else order.rows] = np.repeat(~(low == high), sizes)
+        return result
+
+    return varies
+
+
+def _check_ratings_when_absent(out, keep, found, ratings, varies) -> None:
+    absent = np.flatnonzero((out[schema.ATTENDED] == 0).to_numpy() & keep)
+    if not absent.size:
         return
     if ratings is None:
         candidates = [
@@ -788,18 +942,13 @@ def _check_ratings_when_absent(out, keep, found, ratings) -> None:
         unknown = [c for c in candidates if c not in out]
         if unknown:
             raise InputError(f"ratings names column(s) {unknown} that the table does not have")
-    client_codes = pd.factorize(out[schema.CLIENT])[0]
     carrying: dict[int, list[str]] = {}
     for column in candidates:
         values = out[column]
-        on_absent = absent & values.notna().to_numpy()
-        if not on_absent.any():
-            continue
-        if ratings is None:
-            first = values.groupby(client_codes).transform("first")
-            varies = (values.notna() & (values != first)).groupby(client_codes).transform("any")
-            on_absent = on_absent & varies.to_numpy()
-        for p in np.flatnonzero(on_absent):
+        rows = absent[values.iloc[absent].notna().to_numpy()]
+        if rows.size and ratings is None:  # client-level columns (age) are not ratings
+            rows = rows[varies(values.to_numpy())[rows]]
+        for p in rows:
             carrying.setdefault(int(p), []).append(column)
     if not carrying:
         return

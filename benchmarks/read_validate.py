@@ -2,10 +2,11 @@
 
 Usage::
 
-    python benchmarks/read_validate.py [--rows 1000000] [--repeats 3]
+    python benchmarks/read_validate.py [--rows 1000000] [--repeats 7]
 
 Each measurement runs in a fresh child process, so peak memory (max RSS) is the
-reader's own. Prints the median time and peak memory of each path and the ratio of
+reader's own; the two paths alternate, so that a slow spell of a shared machine hits both.
+Prints the median time (and the range) and peak memory of each path and the ratio of
 alliance_stats (read + map + validate + canonical types) to the bare pandas read.
 The data is synthetic (random values in the canonical layout), not a real study.
 """
@@ -77,27 +78,37 @@ def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def measure(kind: str, path: Path, repeats: int) -> dict:
-    runs = []
+def measure_pair(kinds: tuple[str, str], path: Path, repeats: int) -> list[dict]:
+    """Run both paths ``repeats`` times, alternating, each in a fresh process.
+
+    Alternating matters on a shared machine: a slow spell then hits both paths alike.
+    """
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
     for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD, kind, str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mib": statistics.median(r["peak_mib"] for r in runs),
-        "rows": runs[0]["rows"],
-    }
+        for kind in kinds:
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, kind, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return [
+        {
+            "seconds": statistics.median(r["seconds"] for r in runs[kind]),
+            "fastest": min(r["seconds"] for r in runs[kind]),
+            "slowest": max(r["seconds"] for r in runs[kind]),
+            "peak_mib": statistics.median(r["peak_mib"] for r in runs[kind]),
+            "rows": runs[kind][0]["rows"],
+        }
+        for kind in kinds
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--write", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:  # child: write the files, so the parent stays small (Linux keeps the
@@ -119,14 +130,17 @@ def main() -> None:
             f"Parquet {parquet_path.stat().st_size / 2**20:.0f} MiB; "
             f"median of {args.repeats} runs, each in a fresh process"
         )
-        print(f"{'path':34} {'seconds':>8} {'peak MiB':>9} {'time x':>7} {'memory x':>9}")
+        print(
+            f"{'path':30} {'median s':>8} {'range s':>11} {'peak MiB':>9} {'time x':>7} "
+            f"{'memory x':>9}"
+        )
         for fmt, path in (("csv", csv_path), ("parquet", parquet_path)):
-            bare = measure(f"pandas_{fmt}", path, args.repeats)
-            ours = measure("alliance_stats", path, args.repeats)
+            bare, ours = measure_pair((f"pandas_{fmt}", "alliance_stats"), path, args.repeats)
             assert ours["rows"] == bare["rows"] == len(sessions)
             for label, m in ((f"pandas.read_{fmt}", bare), (f"als.read_sessions ({fmt})", ours)):
+                spread = f"{m['fastest']:.2f}-{m['slowest']:.2f}"
                 print(
-                    f"{label:34} {m['seconds']:8.2f} {m['peak_mib']:9.0f} "
+                    f"{label:30} {m['seconds']:8.2f} {spread:>11} {m['peak_mib']:9.0f} "
                     f"{m['seconds'] / bare['seconds']:7.2f} {m['peak_mib'] / bare['peak_mib']:9.2f}"
                 )
 

@@ -18,6 +18,7 @@ import hashlib
 import os
 import warnings
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -307,17 +308,18 @@ def _read_raw(source, format, sheet, options, columns=None) -> tuple[RawTable, s
         raise InputError(f"sheet= only applies to Excel files; '{name}' is read as {fmt}")
     try:
         if fmt in ("csv", "tsv", "redcap", "qualtrics"):
-            data = text.read_bytes(path)
-            digest = hashlib.sha256(data).hexdigest()
-            raw = _read_delimited(path, name, fmt, options, data, columns)
-        else:
-            digest = _sha256(path)
-            if fmt == "excel":
-                raw = binary.read_excel(path, name, sheet, options)
-            elif fmt in ("spss", "stata"):
-                raw = binary.read_stat(path, name, fmt, options)
-            else:
-                raw = binary.read_parquet(path, name, options)
+            raw = _read_delimited(path, name, fmt, options, columns)
+            digest = raw.sha256
+        else:  # the file's SHA-256 is computed in a second thread while the file is read
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                digest = pool.submit(_sha256, path)
+                if fmt == "excel":
+                    raw = binary.read_excel(path, name, sheet, options)
+                elif fmt in ("spss", "stata"):
+                    raw = binary.read_stat(path, name, fmt, options)
+                else:
+                    raw = binary.read_parquet(path, name, options)
+                digest = digest.result()
     except PermissionError as exc:
         raise InputError(f"cannot open '{name}': permission denied ({exc.strerror})") from exc
     except IsADirectoryError as exc:  # pragma: no cover - checked above
@@ -327,11 +329,9 @@ def _read_raw(source, format, sheet, options, columns=None) -> tuple[RawTable, s
     return raw, digest
 
 
-def _read_delimited(path, name, fmt, options, data, columns) -> RawTable:
+def _read_delimited(path, name, fmt, options, columns) -> RawTable:
     ids = mapping.id_columns(columns)
-    raw = text.read_text(
-        path, name, "tsv" if fmt == "tsv" else "csv", options, data=data, text_columns=ids
-    )
+    raw = text.read_text(path, name, "tsv" if fmt == "tsv" else "csv", options, text_columns=ids)
     raw.fmt = fmt
     q = qualtrics.header_rows_in_frame(raw)
     if fmt == "qualtrics" or q:

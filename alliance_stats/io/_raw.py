@@ -35,6 +35,8 @@ class RawTable:
         Cell text read as missing (text files); validation records each use as a note.
     header_line
         Line of the header (text files).
+    sha256
+        The file's SHA-256, when the reader computed it (text files).
     """
 
     frame: pd.DataFrame
@@ -50,6 +52,7 @@ class RawTable:
     na_markers: list[Any] = field(default_factory=list)
     header_line: int = 1
     layout_options: dict[str, Any] = field(default_factory=dict)
+    sha256: str | None = None
 
     def note(self, rule, message, *, severity="note", row="", column="", value="") -> None:
         """Record a problem found while reading (``row`` is a number in ``row_unit`` or text)."""

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io as _io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,10 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical 
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*")
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 _TEXT_OPTIONS = {"sep", "delimiter", "decimal", "encoding", "na_values"}
+#: Characters that sniffing and the header read: ``_records`` keeps ``4096 * (limit + 1)``.
+_START = 4096 * (201 + 1)
+#: Encodings that write ``\n``, ``\r`` and ``"`` as the single bytes ASCII does.
+_ASCII_COMPATIBLE = {"ascii", "utf-8", "utf-8-sig", "cp1252", "iso8859-1"}
 
 
 def read_bytes(path: Path) -> bytes:
@@ -180,7 +187,11 @@ def parse_records(
 
 
 def _header(text: str, delimiter: str, name: str):
-    """Header, its line number and the first 200 records, read with the csv module."""
+    """Header, its line number and the first 200 records, read with the csv module.
+
+    ``text`` may be only the start of the file; ``None`` when it begins with 200 blank
+    lines, so that the full parse must find the header.
+    """
     try:
         records = list(_records(text, delimiter, limit=201))
     except csv.Error as exc:
@@ -189,8 +200,8 @@ def _header(text: str, delimiter: str, name: str):
     while at < len(records) and not any(f.strip() for f in records[at][1]):
         at += 1
     if at == len(records):
-        if len(records) > 200:  # 200 blank lines: let the full parse decide
-            return parse_records(text, delimiter, name)
+        if len(records) > 200:
+            return None
         raise InputError(
             f"'{name}' is empty: it has no header line naming the columns. "
             "Check that you chose the right file"
@@ -250,10 +261,63 @@ def _has_words(values) -> bool:
     return any(v.strip() and not _NUMBER.fullmatch(v) for v in values)
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over a file's content found: its digest and what line numbers need.
+
+    Examples
+    --------
+    >>> found = scan_content([b"client,note", bytes([10]), b'1,"x"', bytes([13, 10])])
+    >>> found.newlines, found.quote, found.carriage_return, found.final_newline
+    (2, True, True, True)
+    """
+
+    sha256: str | None
+    ascii: bool
+    quote: bool
+    carriage_return: bool
+    newlines: int
+    final_newline: bool
+
+
+def scan_content(chunks: Iterable[bytes | bytearray | str]) -> Scan:
+    """Scan chunks of bytes (or of text: then there is no digest) in one pass."""
+    digest = hashlib.sha256()
+    ascii_only, quote, carriage_return, newlines, last, is_text = True, False, False, 0, "", False
+    for chunk in chunks:
+        if not chunk:
+            continue
+        is_text = isinstance(chunk, str)
+        if not is_text:
+            digest.update(chunk)
+        ascii_only = ascii_only and chunk.isascii()
+        quote = quote or ('"' if is_text else b'"') in chunk
+        carriage_return = carriage_return or ("\r" if is_text else b"\r") in chunk
+        newlines += chunk.count("\n" if is_text else b"\n")
+        last = chunk[-1:]
+    return Scan(
+        None if is_text else digest.hexdigest(),
+        ascii_only,
+        quote,
+        carriage_return,
+        newlines,
+        last in ("\n", b"\n"),
+    )
+
+
+def _file_chunks(path: Path, size: int = 1 << 22):
+    """The file's bytes in chunks, read into one reused buffer (use each before the next)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as handle:
+        while n := handle.readinto(view):
+            yield buffer if n == size else bytes(view[:n])
+
+
 def _fast_frame(
     source,
     encoding: str,
-    text: str,
+    scan: Callable[[], Scan],
     delimiter: str,
     decimal: str | None,
     header: list[str],
@@ -267,13 +331,11 @@ def _fast_frame(
     started on. When every record is one physical line (no quoted line breaks, no ragged
     rows), record ``i`` is line ``header_line + 1 + i``; otherwise the caller falls back to
     the exact, slower path. Numbers are parsed here; columns picked by ``text_columns``
-    (identifiers) stay text so that ``007`` keeps its zeros.
+    (identifiers) stay text so that ``007`` keeps its zeros. ``scan`` gives the
+    :class:`Scan` of the content (it may still be running while pandas parses).
     """
-    if "\r" in text and "\n" not in text:
-        return None
     if any(fields and len(fields) != len(header) for _, fields in first_records):
         return None  # ragged rows: the exact path pads or explains them
-    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     names = [f"c{j}" for j in range(len(header))]  # placeholders: the file's may repeat
     # Identifier columns must stay text ("007"). Forcing that costs time, so it is skipped
     # where the first records already hold words (pandas then keeps the column as text).
@@ -300,8 +362,17 @@ def _fast_frame(
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError):
         return None
-    if frame.shape[1] != len(header) or len(frame) != n_lines - header_line:
+    if frame.shape[1] != len(header):
         return None
+    # Only a quoted line break or a \r (a line end to pandas) makes a record other than one
+    # line, blank lines included; without them, the count of lines is not needed.
+    found = scan()
+    if found.carriage_return and not found.newlines:
+        return None  # old Mac line ends
+    if found.quote or found.carriage_return:
+        n_lines = found.newlines + (0 if found.final_newline else 1)
+        if len(frame) != n_lines - header_line:
+            return None
     frame = _name_columns(frame, header)
     return frame, np.arange(header_line + 1, header_line + 1 + len(frame), dtype=np.int64)
 
@@ -325,26 +396,78 @@ def read_text(
     data: bytes | None = None,
     text_columns: Callable[[str], bool] = lambda name: False,
 ) -> RawTable:
-    """Read a CSV or TSV file into a :class:`RawTable`.
+    """Read a CSV or TSV file into a :class:`RawTable` (with the file's SHA-256 in ``sha256``).
 
     Options: ``sep`` (or ``delimiter``), ``decimal`` (``'.'`` or ``','``), ``encoding``, and
     ``na_values`` (cell text read as missing; default :data:`NA_MARKERS`, ``[]`` for none).
     Columns for which ``text_columns(name)`` is true are kept as text (identifiers).
+    ``data`` is the file's content when it is already in memory (decompressed).
+
+    A plain file that starts with ASCII text is read without loading it whole: the start
+    gives the layout, pandas parses the file, and a second thread scans the bytes for the
+    digest, for non-ASCII bytes and for what line numbers need. Any other file is decoded
+    whole first (see :func:`decode`).
     """
     check_options(options, name)
-    if data is None:
-        data = read_bytes(path)
-    text, encoding, encoding_note = decode(data, options.get("encoding"))
-    if not text or text.isspace():
-        raise InputError(f"'{name}' is empty; check that you chose the right file")
+    sep, decimal = _separator_and_decimal(options)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fast = True  # whether pandas' parse may work (see _fast_frame)
+        if data is None and options.get("encoding") is None and not is_compressed(path):
+            scan = pool.submit(lambda: scan_content(_file_chunks(path)))
+            with path.open("rb") as handle:
+                head = handle.read(_START)
+            if head.isascii() and b"\x00" not in head[:200] and not head.isspace():
+                # What decode() reads as UTF-8; pandas refuses bytes that are not UTF-8.
+                raw = _read(path, name, fmt, options, head.decode("ascii"), "utf-8",
+                            scan.result, text_columns, sep, decimal, None)  # fmt: skip
+                if raw is not None:
+                    raw.sha256 = scan.result().sha256
+                    return raw
+                fast = not scan.result().ascii  # else only the exact parse can read it
+            data = read_bytes(path)
+        else:
+            data = read_bytes(path) if data is None else data
+            scan = pool.submit(scan_content, [data])
+        text, encoding, encoding_note = decode(data, options.get("encoding"))
+        if not text or text.isspace():
+            raise InputError(f"'{name}' is empty; check that you chose the right file")
+        if codecs.lookup(encoding).name not in _ASCII_COMPATIBLE:  # count lines in the text
+            digest = scan.result().sha256
+            scan = pool.submit(lambda: replace(scan_content([text]), sha256=digest))
+        source = _io.BytesIO(data) if is_compressed(path) else path
+        raw = _read(source, name, fmt, options, text, encoding, scan.result, text_columns,
+                    sep, decimal, encoding_note, whole=text, fast=fast)  # fmt: skip
+        raw.sha256 = scan.result().sha256
+    return raw
+
+
+def is_compressed(path: Path | None) -> bool:
+    """Whether pandas must be given the content rather than the file (or there is no file)."""
+    return path is None or path.suffix.lower() in (".gz", ".bz2", ".xz")
+
+
+def _separator_and_decimal(options: dict[str, Any]) -> tuple[str | None, str | None]:
     sep = options.get("sep", options.get("delimiter"))
     if sep is not None and (not isinstance(sep, str) or len(sep) != 1):
         raise InputError(f"sep must be a single character such as ',' or ';'; got {sep!r}")
-    delimiter = sep or sniff_delimiter(text, preferred="\t" if fmt == "tsv" else ",")
-    header, header_line, records = _header(text, delimiter, name)
     decimal = options.get("decimal")
     if decimal not in (None, ".", ","):
         raise InputError(f"decimal must be '.' or ','; got {decimal!r}")
+    return sep, decimal
+
+
+def _read(source, name, fmt, options, start, encoding, scan, text_columns, sep, decimal,
+          encoding_note, whole: str | None = None, fast=True) -> RawTable | None:  # fmt: skip
+    """Layout from the ``start`` of the text, then pandas' parse (if ``fast``), else the exact
+    parse. Without the ``whole`` text, return ``None`` where the exact parse would be needed.
+    """
+    delimiter = sep or sniff_delimiter(start, preferred="\t" if fmt == "tsv" else ",")
+    found = _header(start, delimiter, name)
+    if found is None:
+        if whole is None:
+            return None
+        found = parse_records(whole, delimiter, name)
+    header, header_line, records = found
     if decimal == "," and delimiter == ",":
         raise InputError(
             f"'{name}' is comma-delimited, so decimal=',' is ambiguous; "
@@ -359,16 +482,16 @@ def read_text(
                 v for f in sample for v in f if "," in v and _DECIMAL_COMMA.fullmatch(v)
             )
     # pandas parses a file on disk much faster than bytes in memory
-    compressed = path is not None and path.suffix.lower() in (".gz", ".bz2", ".xz")
-    source = _io.BytesIO(data) if compressed or path is None else path
-    fast = _fast_frame(
-        source, encoding, text, delimiter, decimal, header, header_line, text_columns, records
+    parsed = fast and _fast_frame(
+        source, encoding, scan, delimiter, decimal, header, header_line, text_columns, records
     )
-    if fast is None:
-        header, header_line, records = parse_records(text, delimiter, name)
+    if not parsed:
+        if whole is None:
+            return None
+        header, header_line, records = parse_records(whole, delimiter, name)
         raw_frame, lines, _ = build_frame(header, records, name)
     else:
-        raw_frame, lines = fast
+        raw_frame, lines = parsed
     raw = RawTable(raw_frame, name, fmt, row_numbers=lines, row_unit="line")
     raw.header_line = header_line
     if encoding_note:
@@ -401,23 +524,17 @@ def read_text(
 
 
 def text_missing_codes(raw: RawTable) -> dict[str, list[Any]]:
-    """Per column, the NA markers that actually occur (validation notes each one)."""
+    """Per text column, the NA markers to read as missing.
+
+    Validation looks for them (once per distinct value) and notes each one it finds.
+    """
     markers = raw.na_markers
     if not markers:
         return {}
-    out: dict[str, list[Any]] = {}
-    seen = set()
-    for column in raw.frame.columns:
-        if column in seen:
-            continue
-        seen.add(column)
-        values = raw.frame[column]
-        if isinstance(values, pd.DataFrame):
-            continue
-        if not pd.api.types.is_string_dtype(values) and values.dtype != object:
-            continue
-        distinct = set(pd.Series(values.unique()).dropna().astype("str").str.strip())
-        present = [m for m in markers if str(m) in distinct]
-        if present:
-            out[column] = present
-    return out
+    frame = raw.frame
+    return {
+        column: list(markers)
+        for column in dict.fromkeys(frame.columns)
+        if isinstance(frame[column], pd.Series)  # duplicate names: validation reports them
+        and (pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object)
+    }
