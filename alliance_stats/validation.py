@@ -65,7 +65,7 @@ class Source:
         File name as the user gave it; ``None`` for a DataFrame.
     row_numbers
         For each row of the table, its number as the user sees it (CSV line, Excel row,
-        SPSS case); default: the DataFrame's index labels.
+        SPSS case), as an array or a ``range``; default: the DataFrame's index labels.
     row_unit
         Word for those numbers in messages: ``"line"``, ``"row"``, ``"case"``, ``"index"``.
     column_names
@@ -76,15 +76,19 @@ class Source:
     """
 
     name: str | None = None
-    row_numbers: np.ndarray | None = None
+    row_numbers: np.ndarray | range | None = None
     row_unit: str = "index"
     column_names: Mapping[str, Any] = field(default_factory=dict)
     problems: pd.DataFrame | None = None
 
     def rows(self, positions: np.ndarray, index: pd.Index) -> np.ndarray:
         """Row labels as the user sees them for the given row positions."""
-        labels = index.to_numpy() if self.row_numbers is None else np.asarray(self.row_numbers)
-        return labels[positions]
+        numbers = self.row_numbers
+        if numbers is None:
+            return index.take(positions).to_numpy()
+        if isinstance(numbers, range):
+            return numbers.start + numbers.step * np.asarray(positions, dtype=np.int64)
+        return np.asarray(numbers)[positions]
 
     def columns(self, column: str, positions: np.ndarray) -> np.ndarray:
         """Column names as the user sees them for the given canonical column and rows."""
@@ -339,7 +343,10 @@ class _Distinct:
         """The distinct values of a text column; ``None`` for other dtypes."""
         if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
             return None
-        codes, uniques = pd.factorize(series)
+        if isinstance(series.array, pd.arrays.ArrowStringArray):
+            codes, uniques = _arrow_factorize(series.array)
+        else:
+            codes, uniques = pd.factorize(series)
         raw = pd.Series(np.asarray(uniques, dtype=object)).astype("str")
         text = raw.str.strip()
         return cls(codes, text, bool((text != raw).any()))
@@ -352,6 +359,10 @@ class _Distinct:
         per_value = np.asarray(per_value)
         codes = self.codes if rows is None else self.codes[rows]
         return np.append(per_value, np.array([missing], dtype=per_value.dtype))[codes]
+
+    def counts(self) -> np.ndarray:
+        """How many rows hold each distinct value."""
+        return np.bincount(self.codes + 1, minlength=len(self.text) + 1)[1:]
 
     def without(self, rows: np.ndarray) -> _Distinct:
         """The same column with the cells at ``rows`` (a boolean mask) made missing."""
@@ -367,6 +378,27 @@ class _Distinct:
             return self.codes  # the distinct values are the stripped ids already
         per_value = pd.factorize(self.text.where(~blank))[0]
         return self.take(per_value, -1)
+
+
+def _arrow_factorize(values: pd.arrays.ArrowStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pandas.factorize` for Arrow-backed text, keeping Arrow's int32 codes.
+
+    pandas copies the codes to int64; on large tables that copy costs more than the hashing.
+
+    Examples
+    --------
+    >>> codes, uniques = _arrow_factorize(pd.array(["b", None, "a", "b"], dtype="str"))
+    >>> codes.tolist(), uniques.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(values.__arrow_array__())
+    encoded = encoded.chunk(0) if encoded.num_chunks == 1 else encoded.combine_chunks()
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    return indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_numpy(False)
 
 
 def _blank(
@@ -716,18 +748,20 @@ def _check_other(values: pd.Series, forced: bool, keep, found, distinct) -> pd.S
         return values.astype("float64")
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    numbers = _parse_numbers(values, distinct)
-    readable = numbers.notna().to_numpy()
-    present = ~_blank(values, distinct)
-    n_present = int(present.sum())
-    if n_present == 0:
-        return numbers
-    if not forced and readable.sum() * 2 <= n_present:
-        if values.dtype == "str" and not distinct.padded and (distinct.text != "").all():
+    distinct = distinct or _Distinct.of(values.astype(object))
+    # Decide on the distinct values (weighted by how often each occurs) whether the column
+    # holds numbers; only then build a whole column.
+    per_value = pd.to_numeric(distinct.text, errors="coerce").to_numpy(dtype="float64")
+    present_value = (distinct.text != "").to_numpy()
+    counts = distinct.counts()
+    n_present, n_readable = counts[present_value].sum(), counts[~np.isnan(per_value)].sum()
+    if not forced and n_readable * 2 <= n_present and n_present:
+        if values.dtype == "str" and not distinct.padded and present_value.all():
             return values  # nothing to strip, and blank cells are already missing
         text = values.astype("str").str.strip()
-        return text.where(present, np.nan)
-    bad = present & ~readable & keep
+        return text.where(~_blank(values, distinct), np.nan)
+    numbers = pd.Series(distinct.take(per_value, np.nan), index=values.index, name=values.name)
+    bad = distinct.take(present_value & np.isnan(per_value), False) & keep
     if bad.any():
         raw = values.iloc[np.flatnonzero(bad)].to_numpy()
         comma = pd.Series(raw).astype("str").str.fullmatch(r"\s*-?\d+,\d+\s*").to_numpy()

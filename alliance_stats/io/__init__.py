@@ -344,9 +344,8 @@ def _read_delimited(path, name, fmt, options, columns) -> RawTable:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for chunk in text.file_chunks(path):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -20,7 +20,8 @@ class RawTable:
     frame
         The values as read (text formats: all ``str``; binary formats: native types).
     row_numbers
-        For each row, its number as the user sees it (CSV line, Excel row, case ...).
+        For each row, its number as the user sees it (CSV line, Excel row, case ...): an
+        array, or a ``range`` when they follow each other.
     row_unit
         ``"line"``, ``"row"``, ``"case"``, ``"record"`` or ``"index"``.
     column_names
@@ -42,7 +43,7 @@ class RawTable:
     frame: pd.DataFrame
     name: str | None
     fmt: str
-    row_numbers: np.ndarray | None = None
+    row_numbers: np.ndarray | range | None = None
     row_unit: str = "index"
     column_names: dict[str, Any] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)

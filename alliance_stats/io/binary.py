@@ -212,7 +212,7 @@ def read_stat(path: Path, name: str, fmt: str, options: dict[str, Any]) -> RawTa
         frame,
         name,
         fmt,
-        row_numbers=np.arange(1, len(frame) + 1, dtype=np.int64),
+        row_numbers=range(1, len(frame) + 1),
         row_unit="case",
     )
     types = getattr(meta, "readstat_variable_types", {}) or {}
@@ -263,6 +263,6 @@ def read_parquet(path: Path, name: str, options: dict[str, Any]) -> RawTable:
         frame,
         name,
         "parquet",
-        row_numbers=np.arange(1, len(frame) + 1, dtype=np.int64),
+        row_numbers=range(1, len(frame) + 1),
         row_unit="record",
     )

@@ -305,7 +305,7 @@ def scan_content(chunks: Iterable[bytes | bytearray | str]) -> Scan:
     )
 
 
-def _file_chunks(path: Path, size: int = 1 << 22):
+def file_chunks(path: Path, size: int = 1 << 20):
     """The file's bytes in chunks, read into one reused buffer (use each before the next)."""
     buffer = bytearray(size)
     view = memoryview(buffer)
@@ -374,7 +374,7 @@ def _fast_frame(
         if len(frame) != n_lines - header_line:
             return None
     frame = _name_columns(frame, header)
-    return frame, np.arange(header_line + 1, header_line + 1 + len(frame), dtype=np.int64)
+    return frame, range(header_line + 1, header_line + 1 + len(frame))
 
 
 def check_options(options: dict[str, Any], name: str) -> None:
@@ -413,7 +413,7 @@ def read_text(
     with ThreadPoolExecutor(max_workers=1) as pool:
         fast = True  # whether pandas' parse may work (see _fast_frame)
         if data is None and options.get("encoding") is None and not is_compressed(path):
-            scan = pool.submit(lambda: scan_content(_file_chunks(path)))
+            scan = pool.submit(lambda: scan_content(file_chunks(path)))
             with path.open("rb") as handle:
                 head = handle.read(_START)
             if head.isascii() and b"\x00" not in head[:200] and not head.isspace():

@@ -28,7 +28,7 @@ def read(tmp_path, data: bytes, **options):
     streamed = read_text(path, "s.csv", "csv", options)
     in_memory = read_text(path, "s.csv", "csv", options, data=path.read_bytes())
     pd.testing.assert_frame_equal(streamed.frame, in_memory.frame)
-    assert streamed.row_numbers.tolist() == in_memory.row_numbers.tolist()
+    assert streamed.rows().tolist() == in_memory.rows().tolist()
     assert streamed.problems == in_memory.problems
     assert streamed.sha256 == in_memory.sha256 == hashlib.sha256(data).hexdigest()
     return streamed
@@ -39,28 +39,28 @@ def test_quoted_line_break_keeps_exact_line_numbers(tmp_path, exact_parses):
     assert exact_parses == ["s.csv"] * 2  # streamed, then in memory
     assert raw.frame["note"].isna().tolist() == [False, True, False, False]
     assert raw.frame["note"].dropna().tolist() == ["two\nlines", "plain", "x"]
-    assert raw.row_numbers.tolist() == [2, 4, 5, 6]
+    assert raw.rows().tolist() == [2, 4, 5, 6]
 
 
 def test_stray_carriage_return_takes_the_exact_path(tmp_path, exact_parses):
     raw = read(tmp_path, b"client,note\n1,x\ry\n2,z\n")
     assert exact_parses == ["s.csv"] * 2  # pandas ends a line at \r, so the count differs
     assert raw.frame.iloc[:, 0].tolist() == ["1", "y", "2"]
-    assert raw.row_numbers.tolist() == [2, 3, 4]
+    assert raw.rows().tolist() == [2, 3, 4]
 
 
 def test_old_mac_line_endings_take_the_exact_path(tmp_path, exact_parses):
     raw = read(tmp_path, b"client,note\r1,x\r2,y\r")
     assert exact_parses == ["s.csv"] * 2  # streamed, then in memory
     assert raw.frame["note"].tolist() == ["x", "y"]
-    assert raw.row_numbers.tolist() == [2, 3]
+    assert raw.rows().tolist() == [2, 3]
 
 
 def test_blank_lines_without_quotes_keep_their_numbers(tmp_path, exact_parses):
     raw = read(tmp_path, b"\nclient,note\n\n1,x\n\n\n2,y\n\n")
     assert exact_parses == []  # the fast path, without counting lines
     assert raw.header_line == 2
-    assert raw.row_numbers.tolist() == [3, 4, 5, 6, 7, 8]
+    assert raw.rows().tolist() == [3, 4, 5, 6, 7, 8]
     assert raw.frame["note"].isna().tolist() == [True, False, True, True, False, True]
     assert raw.frame["note"].dropna().tolist() == ["x", "y"]
 
@@ -68,7 +68,7 @@ def test_blank_lines_without_quotes_keep_their_numbers(tmp_path, exact_parses):
 def test_header_after_the_decoded_start(tmp_path):
     raw = read(tmp_path, b"\n" * 1_000_000 + b"client,note\n1,x\n")
     assert raw.header_line == 1_000_001
-    assert raw.row_numbers.tolist() == [1_000_002]
+    assert raw.rows().tolist() == [1_000_002]
 
 
 def test_only_whitespace_is_empty(tmp_path):
@@ -81,7 +81,7 @@ def test_non_ascii_utf8(tmp_path):
     assert raw.problems[0]["rule"] == "decimal_comma"
     assert [p["rule"] for p in raw.problems] == ["decimal_comma"]  # no encoding note
     assert raw.frame["therapist"].tolist()[::2] == ["Zoë", "José"]
-    assert raw.row_numbers.tolist() == [2, 3, 4]
+    assert raw.rows().tolist() == [2, 3, 4]
 
 
 def test_cp1252_keeps_its_encoding_note(tmp_path):
@@ -120,7 +120,7 @@ def test_quoted_line_break_after_the_start_keeps_line_numbers(tmp_path, exact_pa
     body = b"client,note\n" + b"1,x\n" * 300_000 + b'2,"a\nb"\n3,y\n'
     raw = read(tmp_path, body)
     assert exact_parses == ["s.csv", "s.csv"]  # once per way of reading, pandas gave up
-    assert raw.row_numbers[-2:].tolist() == [300_002, 300_004]
+    assert raw.rows()[-2:].tolist() == [300_002, 300_004]
 
 
 def test_scan_in_chunks_matches_one_pass():
@@ -138,4 +138,4 @@ def test_pandas_parses_an_ascii_file_at_most_once(tmp_path, monkeypatch):
     path.write_bytes(b'client,note\n1,"two\nlines"\n2,x\n')
     raw = read_text(path, "s.csv", "csv", {})
     assert len(calls) == 1  # it gave up on the line numbers; the exact parse did the rest
-    assert raw.row_numbers.tolist() == [2, 4]
+    assert raw.rows().tolist() == [2, 4]
