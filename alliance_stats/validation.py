@@ -886,8 +886,7 @@ def _check_structure(out: dict[str, pd.Series], groups, keep, found, ratings) ->
         _check_therapist_change(out, therapist, order, starts, sizes, found)
 
     if schema.ATTENDED in out:
-        varies = _varies_within_client(order, starts, sizes)
-        _check_ratings_when_absent(out, keep, found, ratings, varies)
+        _check_ratings_when_absent(out, keep, found, ratings, _rating_test(order, starts))
     return order
 
 
@@ -944,24 +943,25 @@ def _check_therapist_change(out, therapist, order: _Order, starts, sizes, found)
     )
 
 
-def _varies_within_client(order: _Order, starts: np.ndarray, sizes: np.ndarray):
-    """A function of a numeric column: per row, whether its client's values vary.
+#: Share of clients (with two or more values) whose values must vary for a numeric column to
+#: count as a session rating rather than a client-level column such as age.
+RATING_SHARE = 0.1
 
-    Rows outside the order (no client or session) count as varying.
-    """
 
-    def varies(values: np.ndarray) -> np.ndarray:
+def _rating_test(order: _Order, starts: np.ndarray):
+    """A test of a numeric column: is it a session rating (see :data:`RATING_SHARE`)?"""
+
+    def is_rating(values: np.ndarray) -> bool:
         ordered = order.take(values)
         low = np.fmin.reduceat(ordered, starts)  # fmin/fmax skip missing values
         high = np.fmax.reduceat(ordered, starts)
-        result = np.ones(len(values), dtype=bool)
-        result[slice(None) if order.rows is None else order.rows] = np.repeat(~(low == high), sizes)
-        return result
+        several = np.add.reduceat(~np.isnan(ordered), starts) >= 2
+        return bool(several.any() and (low != high)[several].mean() >= RATING_SHARE)
 
-    return varies
+    return is_rating
 
 
-def _check_ratings_when_absent(out, keep, found, ratings, varies) -> None:
+def _check_ratings_when_absent(out, keep, found, ratings, is_rating) -> None:
     absent = np.flatnonzero((out[schema.ATTENDED] == 0).to_numpy() & keep)
     if not absent.size:
         return
@@ -980,8 +980,8 @@ def _check_ratings_when_absent(out, keep, found, ratings, varies) -> None:
     for column in candidates:
         values = out[column]
         rows = absent[values.iloc[absent].notna().to_numpy()]
-        if rows.size and ratings is None:  # client-level columns (age) are not ratings
-            rows = rows[varies(values.to_numpy())[rows]]
+        if rows.size and ratings is None and not is_rating(values.to_numpy()):
+            continue  # a client-level column (age)
         for p in rows:
             carrying.setdefault(int(p), []).append(column)
     if not carrying:
@@ -1032,7 +1032,8 @@ def validate_sessions(
         Column -> (low, high) allowed values, e.g. ``{"wai_1": (1, 5)}``.
     ratings
         Columns that should be empty when the client did not attend (default: numeric
-        columns that vary within clients).
+        columns whose values vary within at least 10% of the clients with two or more
+        values, so session ratings count and client-level columns such as age do not).
     **read_options
         Passed to :func:`read_sessions` when ``data`` is a file (``format``, ``sheet``, ...).
 

@@ -151,22 +151,24 @@ class Reference:
             first = known[0][1]
             self._flag("therapist_change", next(i for i, t in known if t != first))
 
-    def _varies(self, i, column: str) -> bool:
-        """Whether the non-missing values of ``column`` vary among i's client's usable rows."""
-        if i not in self.usable:
-            return True
-        members = self.by_client[self.client[i]]
-        values = {self.rows[j][column] for j in members if not _missing(self.rows[j][column])}
-        return len(values) >= 2
+    def _is_rating(self, column: str) -> bool:
+        """Whether ``column`` varies within at least 10% of the clients with 2+ values."""
+        several = varying = 0
+        for members in self.by_client.values():
+            values = [self.rows[j].get(column) for j in members]
+            values = [v for v in values if not _missing(v)]
+            if len(values) >= 2:
+                several += 1
+                varying += len(set(values)) >= 2
+        return several > 0 and varying / several >= 0.1
 
     def _check_ratings_when_absent(self) -> None:
+        ratings = [column for column in MEASURES if self._is_rating(column)]
         for i in self.kept:
             if not _absent(self.rows[i]["attended"]):
                 continue
-            for column in MEASURES:
-                if not _missing(self.rows[i].get(column)) and self._varies(i, column):
-                    self._flag("ratings_when_absent", i)
-                    break
+            if any(not _missing(self.rows[i].get(column)) for column in ratings):
+                self._flag("ratings_when_absent", i)
 
     def problems(self) -> list[tuple[str, str]]:
         return sorted(self.found)
@@ -495,3 +497,24 @@ def test_client_level_column_on_absent_row_is_not_a_rating():
     (message,) = report.problems.loc[report.problems["rule"] == "ratings_when_absent", "message"]
     assert "wai" in message
     assert "age" not in message
+
+
+def test_a_lone_rating_on_a_missed_session_is_reported():
+    # wai varies within client a, so it is a rating: b's only value, on a missed
+    # session, and c's value equal to its other one are reported too.
+    frame = pd.DataFrame(
+        {
+            "client": ["a", "a", "a", "b", "b", "c", "c"],
+            "therapist": ["t"] * 7,
+            "session": [1, 2, 3, 1, 2, 1, 2],
+            "attended": ["yes", "yes", "yes", "yes", "no", "yes", "no"],
+            "wai": [3.0, 4.0, 5.0, np.nan, 4.5, 4.0, 4.0],
+            "age": [30.0, 30.0, 30.0, 41.0, 41.0, 25.0, 25.0],
+        }
+    )
+    expected = [("ratings_when_absent", "index 4"), ("ratings_when_absent", "index 6")]
+    assert Reference(frame).problems() == expected
+    report = als.validate_sessions(frame)
+    assert _package_problems(report) == expected
+    messages = report.problems.loc[report.problems["rule"] == "ratings_when_absent", "message"]
+    assert all("wai" in m and "age" not in m for m in messages)
