@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/read_validate.py [--rows 1000000] [--repeats 7]
+    python benchmarks/read_validate.py [--rows 1000000] [--repeats 9]
 
 Each measurement runs in a fresh child process, so peak memory (max RSS) is the
 reader's own; the two paths alternate, so that a slow spell of a shared machine hits both.
@@ -81,10 +81,12 @@ def make_sessions(n_rows: int, seed: int = 1) -> pd.DataFrame:
 def measure_pair(kinds: tuple[str, str], path: Path, repeats: int) -> list[dict]:
     """Run both paths ``repeats`` times, alternating, each in a fresh process.
 
-    Alternating matters on a shared machine: a slow spell then hits both paths alike.
+    Alternating matters on a shared machine: a slow spell then hits both paths alike. One
+    run of each comes first and is not counted: a virtual machine that has been idle runs
+    the next second or so at about half speed.
     """
     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
-    for _ in range(repeats):
+    for repeat in range(repeats + 1):
         for kind in kinds:
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, kind, str(path)],
@@ -92,7 +94,8 @@ def measure_pair(kinds: tuple[str, str], path: Path, repeats: int) -> list[dict]
                 text=True,
                 check=True,
             )
-            runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            if repeat:
+                runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
     return [
         {
             "seconds": statistics.median(r["seconds"] for r in runs[kind]),
@@ -108,7 +111,7 @@ def measure_pair(kinds: tuple[str, str], path: Path, repeats: int) -> list[dict]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--write", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:  # child: write the files, so the parent stays small (Linux keeps the
