@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/read_validate.py [--rows 1000000] [--repeats 9]
+    python benchmarks/read_validate.py [--rows 1000000] [--repeats 9] [--shuffled]
 
 Each measurement runs in a fresh child process, so peak memory (max RSS) is the
 reader's own; the two paths alternate, so that a slow spell of a shared machine hits both.
@@ -112,17 +112,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument(
+        "--shuffled",
+        action="store_true",
+        help="rows in random order (the canonical table is then a sorted copy)",
+    )
     parser.add_argument("--write", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:  # child: write the files, so the parent stays small (Linux keeps the
         folder = Path(args.write)  # peak RSS of a process across exec: children inherit it)
         sessions = make_sessions(args.rows)
+        if args.shuffled:
+            sessions = sessions.sample(frac=1, random_state=2)
         sessions.to_csv(folder / "sessions.csv", index=False)
         sessions.to_parquet(folder / "sessions.parquet", index=False)
         return
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(
-            [sys.executable, __file__, "--rows", str(args.rows), "--write", folder], check=True
+            [sys.executable, __file__, "--rows", str(args.rows), "--write", folder]
+            + (["--shuffled"] if args.shuffled else []),
+            check=True,
         )
         csv_path, parquet_path = Path(folder) / "sessions.csv", Path(folder) / "sessions.parquet"
         sessions = pd.read_parquet(parquet_path, columns=["session"])
@@ -131,6 +140,7 @@ def main() -> None:
             f"{len(sessions):,} rows x {n_columns} columns; "
             f"CSV {csv_path.stat().st_size / 2**20:.0f} MiB, "
             f"Parquet {parquet_path.stat().st_size / 2**20:.0f} MiB; "
+            f"{'rows shuffled; ' if args.shuffled else ''}"
             f"median of {args.repeats} runs, each in a fresh process"
         )
         print(
