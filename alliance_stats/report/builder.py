@@ -338,6 +338,19 @@ def _check_columns(df: pd.DataFrame, cfg: StudyConfig) -> None:
         )
 
 
+#: What an optional numeric step of the report (an ICC, a plot of random effects, residuals)
+#: may raise on awkward data; the section then says so instead of stopping the report.
+#: Other exceptions are bugs and stop it.
+_STEP_FAILURES = (
+    AllianceStatsError,
+    ValueError,
+    KeyError,
+    np.linalg.LinAlgError,
+    ArithmeticError,
+    RuntimeError,
+)
+
+
 def _fit(label: str, fn, notes: list[str]):
     """Run a model step; on failure return None and say why (the section degrades)."""
     try:
@@ -348,7 +361,7 @@ def _fit(label: str, fn, notes: list[str]):
         return None, f"{label}: the model layer is not available in this installation ({err})"
     except AllianceStatsError as err:
         return None, f"{label} could not be fitted: {err}"
-    except (ValueError, np.linalg.LinAlgError, ArithmeticError, RuntimeError) as err:
+    except _STEP_FAILURES as err:
         return None, f"{label} could not be fitted ({type(err).__name__}: {err})"
 
 
@@ -993,7 +1006,7 @@ class _Build:
                 if len(v):
                     rows.append((label, T.fmt_num(float(v["variance"].iloc[0]), 3),
                                  T.fmt_num(float(v["icc"].iloc[0]), 3)))  # fmt: skip
-            except Exception as err:
+            except _STEP_FAILURES as err:
                 self.notes.append(f"ICC of the {key} model not computed: {err}")
         if not rows:
             sec.off(
@@ -1035,7 +1048,7 @@ class _Build:
                     "Therapists' random intercepts (conditional modes) in the alliance model, "
                     "sorted, with 95% conditional intervals; labels are pseudonyms.",
                 )
-            except Exception as err:
+            except _STEP_FAILURES as err:
                 sec.notes([f"caterpillar plot not available: {err}"])
 
     def diagnostics(self) -> None:
@@ -1052,7 +1065,7 @@ class _Build:
             observed = frame[frame.columns[0]].to_numpy(dtype=float)
             resid = observed - fitted
             blups = plots.random_effects(res, schema.CLIENT)
-        except Exception as err:
+        except _STEP_FAILURES as err:
             sec.off(f"residuals could not be computed ({err}).")
             return
         fig = self.new_figure("double", 1, 3)
