@@ -170,20 +170,7 @@ def parse_records(
     text: str, delimiter: str, name: str
 ) -> tuple[list[str], int, list[tuple[int, list[str]]]]:
     """Header, its line number and the data records ``(line, fields)`` of a delimited text."""
-    try:
-        records = list(_records(text, delimiter))
-    except csv.Error as exc:
-        raise InputError(f"cannot read '{name}' as delimited text: {exc}") from exc
-    header_at = 0
-    while header_at < len(records) and not any(f.strip() for f in records[header_at][1]):
-        header_at += 1
-    if header_at == len(records):
-        raise InputError(
-            f"'{name}' is empty: it has no header line naming the columns. "
-            "Check that you chose the right file"
-        )
-    line, header = records[header_at]
-    return header, line, records[header_at + 1 :]
+    return _header_and_records(text, delimiter, name)
 
 
 def _header(text: str, delimiter: str, name: str):
@@ -192,15 +179,20 @@ def _header(text: str, delimiter: str, name: str):
     ``text`` may be only the start of the file; ``None`` when it begins with 200 blank
     lines, so that the full parse must find the header.
     """
+    return _header_and_records(text, delimiter, name, limit=200)
+
+
+def _header_and_records(text: str, delimiter: str, name: str, limit: int | None = None):
+    """The first non-blank record is the header; ``limit`` records after it at most."""
     try:
-        records = list(_records(text, delimiter, limit=201))
+        records = list(_records(text, delimiter, None if limit is None else limit + 1))
     except csv.Error as exc:
         raise InputError(f"cannot read '{name}' as delimited text: {exc}") from exc
     at = 0
     while at < len(records) and not any(f.strip() for f in records[at][1]):
         at += 1
     if at == len(records):
-        if len(records) > 200:
+        if limit is not None and len(records) > limit:
             return None
         raise InputError(
             f"'{name}' is empty: it has no header line naming the columns. "
