@@ -107,6 +107,8 @@ def validate(file, example, mapping, missing_codes, fmt, sheet, problems_out, ma
       alliance-stats validate export.sav --map Client_ID=client --map Therapist=therapist
       alliance-stats validate sessions.xlsx --sheet 2 --problems problems.csv
     """
+    import dataclasses
+
     from alliance_stats import datasets
     from alliance_stats.files import atomic_write
     from alliance_stats.validation import validate_sessions
@@ -121,6 +123,10 @@ def validate(file, example, mapping, missing_codes, fmt, sheet, problems_out, ma
         missing_codes=[_parse_code(c) for c in missing_codes] or None,
         **{k: v for k, v in options.items() if v is not None},
     )
+    if example:  # name the dataset, not where the package happens to be installed
+        report = dataclasses.replace(
+            report, source=f"{EXAMPLE_DATASET} (bundled example dataset, SIMULATED)"
+        )
     click.echo(report.summary(max_rows=max_rows))
     if problems_out:
         atomic_write(problems_out, lambda tmp: report.problems.to_csv(tmp, index=False))

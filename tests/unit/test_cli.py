@@ -20,7 +20,7 @@ def run(*args):
 def test_validate_example_succeeds():
     result = run("validate", "--example")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Validation of")
+    assert result.output.startswith("Validation of 'clinic (bundled example dataset, SIMULATED)'")
     assert "0 errors" in result.output
 
 
