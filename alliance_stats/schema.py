@@ -95,5 +95,6 @@ def session_order(client_codes: np.ndarray, sessions: np.ndarray) -> np.ndarray 
         c0, s0 = int(client_codes.min()), int(sessions.min())
         width = int(sessions.max()) - s0 + 1
         if (int(client_codes.max()) - c0 + 1) * width < 2**62:  # one key sorts faster
-            return np.argsort((client_codes - c0) * width + (sessions - s0), kind="stable")
+            key = (client_codes.astype(np.int64) - c0) * width + (sessions.astype(np.int64) - s0)
+            return np.argsort(key, kind="stable")
     return np.lexsort((sessions, client_codes))

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import alliance_stats.power as pw
 from alliance_stats.errors import InputError
+from alliance_stats.power import execution, summary
 
 matplotlib.use("Agg")
 
@@ -113,26 +114,27 @@ def test_resume_from_checkpoint_gives_identical_results(tmp_path, monkeypatch):
     ck = tmp_path / "power.json"
     kw = dict(design=SMALL, effects=0.6, n_sims=6, seed=2, batch_size=2, null=True)
     full = pw.power_analysis(**kw)
-    real = pw._replicate
+    # patched where the executor looks it up (serial runs call it in this process)
+    real = execution._replicate
 
     def interrupted(task):
         if task[0][2] >= 4:  # replicate index 4: the third batch
             raise KeyboardInterrupt
         return real(task)
 
-    monkeypatch.setattr(pw, "_replicate", interrupted)
+    monkeypatch.setattr(execution, "_replicate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pw.power_analysis(**kw, checkpoint=ck)
     saved = json.loads(ck.read_text())
     assert len(saved["records"]) == 8  # two batches x two effects
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temporary file
-    monkeypatch.setattr(pw, "_replicate", real)
+    monkeypatch.setattr(execution, "_replicate", real)
     resumed = pw.power_analysis(**kw, checkpoint=ck)
     assert any("Resumed from checkpoint" in n for n in resumed.notes)
     pd.testing.assert_frame_equal(resumed.table, full.table)
     pd.testing.assert_frame_equal(resumed.replicates, full.replicates)
     # a finished checkpoint replays without fitting anything
-    monkeypatch.setattr(pw, "_replicate", interrupted)
+    monkeypatch.setattr(execution, "_replicate", interrupted)
     again = pw.power_analysis(**kw, checkpoint=ck)
     pd.testing.assert_frame_equal(again.table, full.table)
 
@@ -172,7 +174,7 @@ def test_result_display():
     assert len(res.table) == 3 and list(res.replicates.columns) == list(pw.REPLICATE_COLUMNS)
     with pytest.raises(AttributeError):
         res.alpha = 0.1
-    lo, hi = pw._mc_interval(5, 50, 0.95, "exact")
+    lo, hi = summary._mc_interval(5, 50, 0.95, "exact")
     assert lo < 0.1 < hi
 
 
