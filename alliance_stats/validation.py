@@ -580,7 +580,7 @@ def check(
             "",
             "the row is empty and was left out of the table",
         )
-    keep = ~blank_rows if len(frame.columns) else np.ones(len(frame), dtype=bool)
+    keep = ~blank_rows
 
     out: dict[str, pd.Series] = {}
     groups: dict[str, np.ndarray] = {}  # id column -> one code per distinct id (-1: missing)
