@@ -410,12 +410,13 @@ def read_text(
                 head = handle.read(_START)
             if head.isascii() and b"\x00" not in head[:200] and not head.isspace():
                 # What decode() reads as UTF-8; pandas refuses bytes that are not UTF-8.
-                raw = _read(path, name, fmt, options, head.decode("ascii"), "utf-8",
-                            scan.result, text_columns, sep, decimal, None)  # fmt: skip
-                if raw is not None:
+                try:
+                    raw = _read(path, name, fmt, options, head.decode("ascii"), "utf-8",
+                                scan.result, text_columns, sep, decimal, None)  # fmt: skip
                     raw.sha256 = scan.result().sha256
                     return raw
-                fast = not scan.result().ascii  # else only the exact parse can read it
+                except _WholeTextNeeded as need:  # an ASCII file pandas could not number
+                    fast = not (need.pandas_failed and scan.result().ascii)
             data = read_bytes(path)
         else:
             data = read_bytes(path) if data is None else data
@@ -448,16 +449,24 @@ def _separator_and_decimal(options: dict[str, Any]) -> tuple[str | None, str | N
     return sep, decimal
 
 
+class _WholeTextNeeded(Exception):
+    """The start of the file was not enough (``pandas_failed``: pandas' parse was tried)."""
+
+    def __init__(self, pandas_failed: bool):
+        super().__init__()
+        self.pandas_failed = pandas_failed
+
+
 def _read(source, name, fmt, options, start, encoding, scan, text_columns, sep, decimal,
-          encoding_note, whole: str | None = None, fast=True) -> RawTable | None:  # fmt: skip
+          encoding_note, whole: str | None = None, fast=True) -> RawTable:  # fmt: skip
     """Layout from the ``start`` of the text, then pandas' parse (if ``fast``), else the exact
-    parse. Without the ``whole`` text, return ``None`` where the exact parse would be needed.
+    parse. Without the ``whole`` text, raise :class:`_WholeTextNeeded` where it is needed.
     """
     delimiter = sep or sniff_delimiter(start, preferred="\t" if fmt == "tsv" else ",")
     found = _header(start, delimiter, name)
     if found is None:
         if whole is None:
-            return None
+            raise _WholeTextNeeded(pandas_failed=False)
         found = parse_records(whole, delimiter, name)
     header, header_line, records = found
     if decimal == "," and delimiter == ",":
@@ -479,7 +488,7 @@ def _read(source, name, fmt, options, start, encoding, scan, text_columns, sep, 
     )
     if not parsed:
         if whole is None:
-            return None
+            raise _WholeTextNeeded(pandas_failed=True)
         header, header_line, records = parse_records(whole, delimiter, name)
         raw_frame, lines, _ = build_frame(header, records, name)
     else:

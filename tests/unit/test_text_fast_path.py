@@ -139,3 +139,12 @@ def test_pandas_parses_an_ascii_file_at_most_once(tmp_path, monkeypatch):
     raw = read_text(path, "s.csv", "csv", {})
     assert len(calls) == 1  # it gave up on the line numbers; the exact parse did the rest
     assert raw.rows().tolist() == [2, 4]
+
+
+def test_header_after_two_hundred_blank_lines_is_parsed_by_pandas(tmp_path, exact_parses):
+    # the start holds only blank records, so the header is found in the whole text; pandas
+    # must still parse the numbers, as it does when the file is read from memory
+    raw = read(tmp_path, b"\n" * 250 + b"client,wai\n1,2.5\n2,3\n")
+    assert raw.header_line == 251
+    assert raw.frame["wai"].tolist() == [2.5, 3.0]
+    assert exact_parses == ["s.csv", "s.csv"]  # the header search, once per way of reading
