@@ -753,8 +753,13 @@ def _check_other(values: pd.Series, forced: bool, keep, found, distinct) -> pd.S
     # holds numbers; only then build a whole column.
     per_value = pd.to_numeric(distinct.text, errors="coerce").to_numpy(dtype="float64")
     present_value = (distinct.text != "").to_numpy()
-    counts = distinct.counts()
-    n_present, n_readable = counts[present_value].sum(), counts[~np.isnan(per_value)].sum()
+    readable = ~np.isnan(per_value)
+    if forced or readable.any():
+        counts = distinct.counts()
+        n_present, n_readable = counts[present_value].sum(), counts[readable].sum()
+    else:  # no value is a number: no need to count them
+        n_present = present_value.any() and distinct.take(present_value, False).any()
+        n_readable = 0
     if not forced and n_readable * 2 <= n_present and n_present:
         if values.dtype == "str" and not distinct.padded and present_value.all():
             return values  # nothing to strip, and blank cells are already missing
@@ -841,7 +846,7 @@ def _check_structure(out: dict[str, pd.Series], groups, keep, found, ratings) ->
 
     if schema.DATE in out:
         dates = order.take(out[schema.DATE].to_numpy())
-        later, before = _dated_before_previous(codes, dates)
+        later, before = _dated_before_previous(codes, dates, same_client)
         kept = ~dup_next[later]
         later, before = later[kept], before[kept]
         found.add(
@@ -886,15 +891,19 @@ def _check_structure(out: dict[str, pd.Series], groups, keep, found, ratings) ->
         _check_therapist_change(out, therapist, order, starts, sizes, found)
 
     if schema.ATTENDED in out:
-        _check_ratings_when_absent(out, keep, found, ratings, _rating_test(order, starts))
+        is_rating = _rating_test(order, starts, sizes)
+        _check_ratings_when_absent(out, keep, found, ratings, is_rating)
     return order
 
 
-def _dated_before_previous(codes: np.ndarray, dates: np.ndarray):
-    """Places ``i`` dated before ``j``, the client's previous dated place; as ``(i, j)``."""
+def _dated_before_previous(codes: np.ndarray, dates: np.ndarray, same_client: np.ndarray):
+    """Places ``i`` dated before ``j``, the client's previous dated place; as ``(i, j)``.
+
+    ``same_client[i]``: places ``i`` and ``i + 1`` are the same client's.
+    """
     dated = ~np.isnat(dates)
     if dated.all():
-        earlier = (codes[1:] == codes[:-1]) & (dates[1:] < dates[:-1])
+        earlier = same_client & (dates[1:] < dates[:-1])
         later = np.flatnonzero(earlier) + 1
         return later, later - 1
     places = np.flatnonzero(dated)
@@ -948,14 +957,14 @@ def _check_therapist_change(out, therapist, order: _Order, starts, sizes, found)
 RATING_SHARE = 0.1
 
 
-def _rating_test(order: _Order, starts: np.ndarray):
+def _rating_test(order: _Order, starts: np.ndarray, sizes: np.ndarray):
     """A test of a numeric column: is it a session rating (see :data:`RATING_SHARE`)?"""
 
     def is_rating(values: np.ndarray) -> bool:
         ordered = order.take(values)
         low = np.fmin.reduceat(ordered, starts)  # fmin/fmax skip missing values
         high = np.fmax.reduceat(ordered, starts)
-        several = np.add.reduceat(~np.isnan(ordered), starts) >= 2
+        several = sizes - np.add.reduceat(np.isnan(ordered), starts) >= 2
         return bool(several.any() and (low != high)[several].mean() >= RATING_SHARE)
 
     return is_rating
