@@ -31,6 +31,7 @@ import pandas as pd
 from alliance_stats import schema
 from alliance_stats.display import html_table
 from alliance_stats.errors import InputError
+from alliance_stats.plots import PALETTE
 from alliance_stats.prep import (
     DROPOUT,
     _attended_mask,
@@ -43,8 +44,7 @@ from alliance_stats.prep import (
 __all__ = ["OKABE_ITO", "TABLE_COLUMNS", "RetentionCurve", "retention_curve"]
 
 #: Colour-blind-safe palette (Okabe & Ito 2008) used by the plots.
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
-             "#000000")  # fmt: skip
+OKABE_ITO = PALETTE
 
 #: Columns of :attr:`RetentionCurve.table`.
 TABLE_COLUMNS = ("group", "session", "at_risk", "events", "censored", "survival", "std_error",
@@ -135,26 +135,13 @@ class RetentionCurve:
         )
 
     def plot(self, ax=None, *, bands: bool = True):
-        """Step curves of retention by group with shaded confidence bands; returns the Axes."""
-        import matplotlib.pyplot as plt
+        """Step curves of retention by group with shaded confidence bands; returns the Axes.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        for i, (g, t) in enumerate(self.table.groupby("group", sort=False)):
-            colour = OKABE_ITO[i % len(OKABE_ITO)]
-            x = t["session"].to_numpy(dtype=float)
-            label = str(g) if self.by is not None else "all clients"
-            ax.step(x, t["survival"], where="post", color=colour, label=label)
-            if bands:
-                ax.fill_between(x, t["conf_low"], t["conf_high"], step="post", color=colour,
-                                alpha=0.2, linewidth=0)  # fmt: skip
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("Sessions attended")
-        ax.set_ylabel("Share still engaged")
-        ax.set_title("Retention (Kaplan-Meier)")
-        if self.by is not None:
-            ax.legend(title=self.by, frameon=False)
-        return ax
+        The same figure as :func:`alliance_stats.plots.retention`.
+        """
+        from alliance_stats import plots
+
+        return plots.retention(self, bands=bands, ax=ax)
 
 
 def _loglog_band(s: np.ndarray, se: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
