@@ -40,6 +40,7 @@ _LAZY = {
     "session_codes": "alliance_stats.utterances",
     "Instrument": "alliance_stats.instruments",
     "decompose": "alliance_stats.prep",
+    "decompose_running": "alliance_stats.prep",
     "add_lags": "alliance_stats.prep",
     "retention_outcomes": "alliance_stats.prep",
     "person_period": "alliance_stats.prep",
@@ -53,6 +54,9 @@ _LAZY = {
     "compare": "alliance_stats.models",
     "strategy_effects": "alliance_stats.strategies",
     "StrategyResult": "alliance_stats.strategies",
+    "AnalysisPlan": "alliance_stats.plan",
+    "PlannedModel": "alliance_stats.plan",
+    "recovery_study": "alliance_stats.recovery",
     "therapist_effects": "alliance_stats.therapists",
     "TherapistEffects": "alliance_stats.therapists",
     "power_analysis": "alliance_stats.power",
@@ -60,6 +64,8 @@ _LAZY = {
     "PowerResult": "alliance_stats.power",
     "build_report": "alliance_stats.report",
     "Report": "alliance_stats.report",
+    "default_codebook": "alliance_stats.codebook",
+    "load_codebook": "alliance_stats.codebook",
 }
 # Public name -> (module, name there): names too generic for the top level.
 _ALIASES = {
@@ -67,14 +73,18 @@ _ALIASES = {
     "PowerEffect": ("alliance_stats.power", "Effect"),
 }
 _SUBMODULES = {
+    "codebook",
     "config",
     "datasets",
+    "engagement",
     "instruments",
     "io",
     "models",
     "plots",
     "power",
+    "plan",
     "prep",
+    "recovery",
     "report",
     "retention",
     "ruptures",
@@ -104,14 +114,18 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from alliance_stats import (  # noqa: F401
+        codebook,
         config,
         datasets,
+        engagement,
         instruments,
         io,
         models,
+        plan,
         plots,
         power,
         prep,
+        recovery,
         report,
         retention,
         ruptures,
@@ -127,13 +141,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from alliance_stats.instruments import Instrument  # noqa: F401
     from alliance_stats.io import read_sessions  # noqa: F401
     from alliance_stats.models import MixedResult, compare, fit_mixed  # noqa: F401
+    from alliance_stats.plan import AnalysisPlan, PlannedModel  # noqa: F401
     from alliance_stats.power import PowerResult, power_analysis, power_curve  # noqa: F401
     from alliance_stats.prep import (  # noqa: F401
         add_lags,
         decompose,
+        decompose_running,
         person_period,
         retention_outcomes,
     )
+    from alliance_stats.recovery import recovery_study  # noqa: F401
     from alliance_stats.report import Report, build_report  # noqa: F401
     from alliance_stats.retention import RetentionCurve, retention_curve  # noqa: F401
     from alliance_stats.ruptures import (  # noqa: F401

@@ -277,15 +277,24 @@ def score(file, example, instruments, items, mapping, missing_codes, out):
 @click.option(
     "--person-period",
     is_flag=True,
-    help="Fit on discrete-time person-period rows (outcome column 'event' = dropout after "
-    "the session).",
+    help="Fit on discrete-time person-period rows (outcome column 'dropout_event' = dropout "
+    "after the session; 'period' = sessions attended so far).",
+)
+@click.option(
+    "--decompose-running",
+    "running",
+    multiple=True,
+    metavar="COLUMN",
+    help="Add COLUMN_within and COLUMN_between: the session against the client's running mean "
+    "so far, and that mean (no look-ahead; for hazard and next-session models; repeatable).",
 )
 @click.option(
     "--decompose",
     "decomposed",
     multiple=True,
     metavar="COLUMN",
-    help="Add COLUMN_cwc (within client) and COLUMN_cm (client mean) (repeatable).",
+    help="Add COLUMN_cwc (within client) and COLUMN_cm (mean over all the client's sessions: "
+    "for models of the ratings themselves, not of later outcomes) (repeatable).",
 )
 @_MAP_OPTION
 @_MISSING_OPTION
@@ -293,22 +302,27 @@ def score(file, example, instruments, items, mapping, missing_codes, out):
     "--out", type=click.Path(dir_okay=False), default=None, help="Write coefficients to CSV."
 )
 @_user_errors
-def fit(formula, file, example, family, ml, scores, person_period, decomposed, mapping,
-        missing_codes, out):  # fmt: skip
+def fit(formula, file, example, family, ml, scores, person_period, running, decomposed,
+        mapping, missing_codes, out):  # fmt: skip
     """Fit a mixed model written in lme4 syntax and print a journal-style summary.
+
+    With --out, the coefficients CSV carries the fit's status in its 'converged' and
+    'singular' columns; a fit that did not converge or is singular is also reported on
+    standard error.
 
     \b
     Examples:
       alliance-stats fit "wai_sr_total ~ session + (1 | therapist) + (1 | client)" \\
           --example --score "wai_sr=wai_{}"
-      alliance-stats fit "event ~ period + wai_sr_total_cwc + wai_sr_total_cm + (1 | client)" \\
-          --example --score "wai_sr=wai_{}" --person-period --decompose wai_sr_total \\
+      alliance-stats fit \\
+          "dropout_event ~ period + wai_sr_total_within + wai_sr_total_between + (1|therapist)" \\
+          --example --score "wai_sr=wai_{}" --person-period --decompose-running wai_sr_total \\
           --family binomial --out coefs.csv
     """
     import warnings
 
     from alliance_stats.files import atomic_write
-    from alliance_stats.prep import decompose
+    from alliance_stats.prep import decompose, decompose_running
     from alliance_stats.prep import person_period as to_person_period
     from alliance_stats.scoring import score as score_fn
 
@@ -322,6 +336,8 @@ def fit(formula, file, example, family, ml, scores, person_period, decomposed, m
     for spec in scores:
         name, _, pattern = spec.partition("=")
         df = score_fn(df, name, items=pattern or None)
+    if running:
+        df = decompose_running(df, list(running))
     if person_period:
         df = to_person_period(df)
     with warnings.catch_warnings():
@@ -331,9 +347,17 @@ def fit(formula, file, example, family, ml, scores, person_period, decomposed, m
     click.echo("fitting ...", err=True)
     res = fit_mixed(formula, df, family=family, REML=not ml)
     click.echo(res.summary())
+    if not res.converged or res.singular:
+        problem = "did NOT converge" if not res.converged else "is singular"
+        click.echo(
+            f"WARNING: the fit {problem} (see the notes above); its estimates describe a "
+            "different model than the formula: simplify the random effects.",
+            err=True,
+        )
     if out:
-        atomic_write(out, lambda tmp: res.to_frame().to_csv(tmp, index=False))
-        click.echo(f"coefficients written to {out}")
+        table = res.to_frame().assign(converged=bool(res.converged), singular=bool(res.singular))
+        atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))
+        click.echo(f"coefficients (with the fit's converged/singular status) written to {out}")
 
 
 @main.command()

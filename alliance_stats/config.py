@@ -33,6 +33,12 @@ Example (every section and key is optional except a data source)::
     [strategies]
     columns = ["validation", "offering_choices"]
     adjust = "holm"              # or "bh", "none"
+    outcome = "dropout_event"    # or "attended_next" (next-session attendance model)
+
+    [plan]                       # the analysis plan, fixed before fitting
+    baseline = "spline"          # baseline hazard: "spline" (natural spline) or "bands"
+    lag = 0                      # exposures from session t - lag (0 = this session)
+    frailty_sensitivity = false  # also fit the dropout hazard with a client frailty
 
     [ruptures]
     method = "stiles"            # or "strauss", "srs_alert"
@@ -78,7 +84,10 @@ _RUPTURE_METHODS = ("stiles", "strauss", "srs_alert")
 _FORMATS = ("html", "pdf")
 _TABLE_FORMATS = ("csv", "md", "tex", "html")
 _PDF_ENGINES = ("auto", "weasyprint", "matplotlib")
-_OUTCOMES = ("event", "returned", "dropout")
+_OUTCOMES = ("dropout_event", "attended_next")
+#: Spellings before the outcome columns had distinct names.
+_OLD_OUTCOMES = {"event": "dropout_event", "returned": "attended_next"}
+_BASELINES = ("spline", "bands")
 
 
 @dataclass(frozen=True)
@@ -125,10 +134,18 @@ class OutcomeSection:
 class StrategiesSection:
     columns: tuple[str, ...] = ()
     adjust: str = "holm"
-    outcome: str = "event"
+    outcome: str = "dropout_event"
     alpha: float = 0.05
     moderator: str | None = None
     sensitivity: bool = True
+
+
+@dataclass(frozen=True)
+class PlanSection:
+    baseline: str = "spline"
+    baseline_df: int | None = None
+    lag: int = 0
+    frailty_sensitivity: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +175,7 @@ _SECTIONS = {
     "analysis": AnalysisSection,
     "outcome": OutcomeSection,
     "strategies": StrategiesSection,
+    "plan": PlanSection,
     "ruptures": RupturesSection,
     "privacy": PrivacySection,
     "output": OutputSection,
@@ -170,7 +188,7 @@ class StudyConfig:
 
     Attributes
     ----------
-    study, data, instruments, analysis, outcome, strategies, ruptures, privacy, output
+    study, data, instruments, analysis, outcome, strategies, plan, ruptures, privacy, output
         One frozen section each; ``instruments`` is a tuple of :class:`InstrumentSection`.
     source : str
         Where it came from (file path or ``"<dict>"``).
@@ -184,6 +202,7 @@ class StudyConfig:
     analysis: AnalysisSection = field(default_factory=AnalysisSection)
     outcome: OutcomeSection = field(default_factory=OutcomeSection)
     strategies: StrategiesSection = field(default_factory=StrategiesSection)
+    plan: PlanSection = field(default_factory=PlanSection)
     ruptures: RupturesSection = field(default_factory=RupturesSection)
     privacy: PrivacySection = field(default_factory=PrivacySection)
     output: OutputSection = field(default_factory=OutputSection)
@@ -238,6 +257,11 @@ class StudyConfig:
             raise InputError(f"{src}: [outcome] definition 'dropout_before_n' needs n = <sessions>")
         _choice(src, "strategies", "adjust", self.strategies.adjust, _ADJUST)
         _choice(src, "strategies", "outcome", self.strategies.outcome, _OUTCOMES)
+        _choice(src, "plan", "baseline", self.plan.baseline, _BASELINES)
+        if self.plan.lag < 0:
+            raise InputError(f"{src}: [plan] lag must be 0 or more (sessions back)")
+        if self.plan.baseline_df is not None and self.plan.baseline_df < 1:
+            raise InputError(f"{src}: [plan] baseline_df must be 1 or more (or left out: auto)")
         if not 0 < self.strategies.alpha < 1:
             raise InputError(f"{src}: [strategies] alpha must be between 0 and 1")
         _choice(src, "ruptures", "method", self.ruptures.method, _RUPTURE_METHODS)
@@ -320,6 +344,7 @@ _TYPES = {
     "sensitivity": bool, "method": str, "score": str, "sd_multiplier": (float, int),
     "window": int, "min_cell": int, "folder": str, "formats": list, "tables": list,
     "pdf_engine": str, "name": str, "items": str, "max_missing": (float, int), "options": dict,
+    "baseline": str, "baseline_df": int, "lag": int, "frailty_sensitivity": bool,
 }  # fmt: skip
 _LIST_OF_STR = {"covariates", "formats", "tables", "columns_list"}
 
@@ -365,6 +390,8 @@ def _section(raw, klass, name: str, src: str):
     for key, value in raw.items():
         if not (name == "strategies" and key == "columns"):
             value = _check_value(src, name, key, value)
+        if name == "strategies" and key == "outcome":
+            value = _OLD_OUTCOMES.get(value, value)
         values[key] = tuple(value) if isinstance(value, list) else value
     return klass(**values)
 

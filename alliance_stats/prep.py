@@ -13,7 +13,11 @@ Functions
 :func:`add_lags`
     Values of earlier (or later) sessions of the same client, matched by session *number*.
 :func:`retention_outcomes`
-    ``returned``, ``dropout`` and ``event`` under one of three documented definitions.
+    ``attended_next``, ``dropout`` and ``dropout_event`` under one of three documented definitions.
+:func:`decompose_running`
+    Within/between split from the past only: the client's running mean of the sessions so far
+    (between) and the session's deviation from it (within), for time-to-event and next-session
+    models (no look-ahead).
 :func:`person_period`
     Discrete-time hazard rows: one per attended session at risk of dropout.
 
@@ -36,10 +40,14 @@ from alliance_stats import schema
 from alliance_stats.errors import DataWarning, InputError
 
 __all__ = [
+    "ATTENDED_NEXT",
+    "BETWEEN_SUFFIX",
     "CM_SUFFIX",
     "CWC_SUFFIX",
+    "DEFAULT_DEFINITION",
     "DEFINITIONS",
     "DROPOUT",
+    "DROPOUT_EVENT",
     "EVENT",
     "GMC_SUFFIX",
     "N_SUFFIX",
@@ -47,8 +55,11 @@ __all__ = [
     "RETENTION_DEFINITION",
     "RETURNED",
     "SLOPE_SUFFIX",
+    "SOFAR_N_SUFFIX",
+    "WITHIN_SUFFIX",
     "add_lags",
     "decompose",
+    "decompose_running",
     "person_period",
     "retention_outcomes",
 ]
@@ -60,7 +71,14 @@ GMC_SUFFIX = "_cm_gmc"
 N_SUFFIX = "_n"
 SLOPE_SUFFIX = "_slope"
 
+#: Suffixes added by :func:`decompose_running` (running mean of the past, deviation from it).
+BETWEEN_SUFFIX = "_between"
+WITHIN_SUFFIX = "_within"
+SOFAR_N_SUFFIX = "_n_so_far"
+
 #: Columns added by :func:`retention_outcomes` and :func:`person_period`.
+ATTENDED_NEXT = "attended_next"
+DROPOUT_EVENT = "dropout_event"
 RETURNED = "returned"
 DROPOUT = "dropout"
 EVENT = "event"
@@ -68,6 +86,8 @@ RETENTION_DEFINITION = "retention_definition"
 PERIOD = "period"
 
 DEFINITIONS = ("next_session", "dropout_before_n", "unplanned_end")
+#: The dropout definition every function, the CLI and the report use unless told otherwise.
+DEFAULT_DEFINITION = "unplanned_end"
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,6 +316,112 @@ def decompose(
     return out
 
 
+def decompose_running(
+    data: pd.DataFrame,
+    columns: str | Sequence[str],
+    client: str = "client",
+    session: str = "session",
+    *,
+    lag: int = 0,
+    attended: str | None = "attended",
+) -> pd.DataFrame:
+    """Split time-varying predictors into a running between part and a within part (no look-ahead).
+
+    For client *i* at session *t* (sessions taken in ``session`` order, values of attended
+    sessions only), with ``lag = k``::
+
+        x_between = mean of x over the client's sessions numbered <= t - k   (the past so far)
+        x_within  = x at session t - k  -  x_between
+
+    With the default ``k = 0`` the running mean includes the current session, which has already
+    happened when the next-session outcome or the hazard of dropping out after it is at stake;
+    nothing from later sessions enters. This is the split the engagement models
+    (:mod:`alliance_stats.engagement`) use. :func:`decompose` instead uses the mean over *all* of
+    a client's sessions: right for models of the ratings themselves, but in a hazard or
+    next-session model it lets the future predict the present.
+
+    For a 0/1 strategy column, ``x_between`` is the share of the client's sessions so far with
+    the strategy and ``x_within`` the session's deviation from that share: a coefficient on
+    ``x_within`` is the log odds ratio of a session with the strategy against one without for
+    a client with the same history, and a coefficient on ``x_between`` is per unit of the share
+    (0 to 1; divide by 10 for "per 10 percentage points more sessions with the strategy").
+
+    Parameters
+    ----------
+    data : DataFrame
+        Session table (one row per scheduled session).
+    columns : str or list of str
+        Numeric column(s) to split.
+    client, session : str
+        Client and session-number columns; ``(client, session)`` pairs must be unique.
+    lag : int, default 0
+        Use the value of session ``t - lag`` and the running mean up to it (``lag=1``: the
+        previous session predicts the current one).
+    attended : str or None, default "attended"
+        Attendance column; values on missed sessions are not used. ``None`` uses every row.
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``<x>_between``, ``<x>_within`` and ``<x>_n_so_far`` (values in the running
+        mean) for each column ``x``; input row order and index kept. ``x_between`` is NaN before
+        the client's first value; ``x_within`` is NaN where session ``t - lag`` has no value.
+
+    Examples
+    --------
+    >>> import pandas as pd, alliance_stats as als
+    >>> df = pd.DataFrame({"client": ["a"] * 4, "session": [1, 2, 3, 4], "attended": True,
+    ...                    "x": [1.0, 0.0, 1.0, 1.0]})
+    >>> out = als.decompose_running(df, "x")
+    >>> out[["x_between", "x_within"]].round(3).to_numpy().tolist()
+    [[1.0, 0.0], [0.5, -0.5], [0.667, 0.333], [0.75, 0.25]]
+
+    R equivalent: ``x_between <- ave(x, client, FUN = function(v) cumsum(v) / seq_along(v))``
+    (on attended sessions in session order, without missing values).
+    """
+    func = "decompose_running"
+    data = _check_frame(data, func)
+    cols = _as_list(columns, "columns", func)
+    _check_columns(data, cols, func)
+    if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
+        raise InputError(f"{func}: 'lag' must be a whole number >= 0 (sessions back), got {lag!r}")
+    codes = _group_codes(data, client, func)
+    sess = _session_numbers(data, session, func)
+    _check_unique_sessions(codes, sess, client, session, func)
+    use = _attended_mask(data, attended, func)
+    order = np.lexsort((sess, codes))
+    c_sorted, s_sorted = codes[order], sess[order]
+    starts = np.r_[True, c_sorted[1:] != c_sorted[:-1]] if len(order) else np.zeros(0, bool)
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    # row (in sorted order) of the client's latest session numbered <= t - lag
+    low = s_sorted.min() if len(order) else 0
+    span = int(s_sorted.max() - low) + lag + 2 if len(order) else 1
+    key = c_sorted * span + (s_sorted - low)
+    at = np.searchsorted(key, key - lag, side="right") - 1
+    valid = (at >= group_start) & (at >= 0)
+    at = np.where(valid, at, 0)
+    exact = valid & (s_sorted[at] == s_sorted - lag)
+    out = data.copy()
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    for col in cols:
+        x = np.where(use, _check_numeric(data, col, func), np.nan)[order]
+        ok = np.isfinite(x)
+        csum = np.cumsum(np.where(ok, x, 0.0))
+        ccount = np.cumsum(ok)
+        base_sum = np.r_[0.0, csum][group_start]
+        base_n = np.r_[0, ccount][group_start]
+        n_so_far = np.where(valid, ccount[at] - base_n, 0).astype(float)
+        sums = np.where(valid, csum[at] - base_sum, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            between = np.where(n_so_far > 0, sums / np.where(n_so_far > 0, n_so_far, 1), np.nan)
+        current = np.where(exact, x[at], np.nan)
+        out[col + BETWEEN_SUFFIX] = between[inv]
+        out[col + WITHIN_SUFFIX] = (current - between)[inv]
+        out[col + SOFAR_N_SUFFIX] = n_so_far[inv]
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # lags
 
@@ -402,17 +528,27 @@ def _client_order(data: pd.DataFrame, func: str, attended: str):
 
 def retention_outcomes(
     data: pd.DataFrame,
-    definition: str = "next_session",
+    definition: str = DEFAULT_DEFINITION,
     *,
     n: int | None = None,
     planned_sessions: str | None = None,
     attended: str = "attended",
 ) -> pd.DataFrame:
-    """Add the retention outcomes ``returned``, ``dropout`` and ``event``.
+    """Add the retention outcomes ``attended_next``, ``dropout`` and ``dropout_event``.
 
     Rows are one per scheduled session. A client's sessions are taken in ``session`` order;
     the column names never depend on the arguments, and ``retention_definition`` records the
-    rule used.
+    rule used. The two engagement outcomes have distinct names:
+
+    ``attended_next`` (row level, the outcome of the next-session attendance model)
+        On attended rows: 1.0 when the client came to the next scheduled session, 0.0 when it
+        was scheduled but missed (a no-show or the start of a dropout); NaN on missed sessions
+        and on the client's last row (nothing scheduled after it).
+
+    ``dropout_event`` (row level, the outcome of the dropout hazard model)
+        On attended rows: 1 on a dropout's last attended session (the client dropped out after
+        it, under ``definition``), 0 on the others; NaN on missed sessions. With
+        ``definition="next_session"`` it follows ``"unplanned_end"``.
 
     ``returned`` (row level, the same under every definition)
         1.0 when the client attended the next scheduled session (the client's next row in
@@ -431,7 +567,7 @@ def retention_outcomes(
         ``definition="dropout_before_n"``: 1 when the client attended fewer than ``n`` sessions
         (whatever the reason, including a short planned course).
 
-    ``event`` (row level)
+    ``event`` (row level; kept for scripts written before ``dropout_event``/``attended_next``)
         ``"next_session"``: ``1 - returned`` on attended rows (did not come to the next scheduled
         session), NaN on missed sessions and on the client's last row. Client-level definitions:
         on attended rows, 1 on a dropout's last attended session and 0 on the others; NaN on
@@ -441,8 +577,9 @@ def retention_outcomes(
     ----------
     data : DataFrame
         Session table with ``client``, ``session`` and ``attended``.
-    definition : {"next_session", "dropout_before_n", "unplanned_end"}
-        Retention rule (see above).
+    definition : {"unplanned_end", "dropout_before_n", "next_session"}
+        Dropout rule (see above); the default :data:`DEFAULT_DEFINITION` is the one every
+        function, the CLI and the report use.
     n : int, optional
         Required for ``"dropout_before_n"``: the number of attended sessions a client needs not
         to count as a dropout (e.g. 4).
@@ -455,7 +592,8 @@ def retention_outcomes(
     Returns
     -------
     DataFrame
-        A copy with ``returned``, ``dropout``, ``event`` and ``retention_definition``.
+        A copy with ``attended_next``, ``dropout``, ``dropout_event``, ``returned``, ``event``
+        and ``retention_definition``.
 
     Examples
     --------
@@ -463,14 +601,14 @@ def retention_outcomes(
     >>> df = pd.DataFrame({"client": ["a"] * 3 + ["b"] * 3, "session": [1, 2, 3] * 2,
     ...                    "attended": [True, True, True, True, True, False]})
     >>> out = retention_outcomes(df)
-    >>> out[["returned", "dropout", "event"]]
-       returned  dropout  event
-    0       1.0      0.0    0.0
-    1       1.0      0.0    0.0
-    2       NaN      0.0    NaN
-    3       1.0      1.0    0.0
-    4       0.0      1.0    1.0
-    5       NaN      1.0    NaN
+    >>> out[["attended_next", "dropout", "dropout_event"]]
+       attended_next  dropout  dropout_event
+    0            1.0      0.0            0.0
+    1            1.0      0.0            0.0
+    2            NaN      0.0            0.0
+    3            1.0      1.0            0.0
+    4            0.0      1.0            1.0
+    5            NaN      1.0            NaN
     >>> retention_outcomes(df, "dropout_before_n", n=3)["dropout"].tolist()
     [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     """
@@ -527,17 +665,20 @@ def retention_outcomes(
     else:
         drop_c = 1.0 - last_att
 
+    is_last_att = (a == 1) & (s_sorted == max_att[c])
+    dropout_event = np.where(a == 1, np.where(is_last_att, drop_c[c], 0.0), np.nan)
     if definition == "next_session":
         event = np.where(a == 1, 1.0 - returned, np.nan)
     else:
-        is_last_att = (a == 1) & (s_sorted == max_att[c])
-        event = np.where(a == 1, np.where(is_last_att, drop_c[c], 0.0), np.nan)
+        event = dropout_event
 
     out = data.copy()
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
-    out[RETURNED] = returned[inv]
+    out[ATTENDED_NEXT] = np.where(a == 1, returned, np.nan)[inv]
     out[DROPOUT] = drop_c[codes]
+    out[DROPOUT_EVENT] = dropout_event[inv]
+    out[RETURNED] = returned[inv]
     out[EVENT] = event[inv]
     out[RETENTION_DEFINITION] = pd.array([definition] * len(out), dtype="str")
     return out
@@ -545,7 +686,7 @@ def retention_outcomes(
 
 def person_period(
     data: pd.DataFrame,
-    definition: str = "unplanned_end",
+    definition: str = DEFAULT_DEFINITION,
     *,
     n: int | None = None,
     planned_sessions: str | None = None,
@@ -553,8 +694,9 @@ def person_period(
 ) -> pd.DataFrame:
     """Person-period rows for a discrete-time dropout hazard model.
 
-    One row per attended session at which the client was at risk of dropping out; ``event`` is
-    1 when the client dropped out after that session (did not come back), else 0. Completers
+    One row per attended session at which the client was at risk of dropping out;
+    ``dropout_event`` (also in ``event``) is 1 when the client dropped out after that session
+    (did not come back), else 0. Completers
     are right-censored: all their rows have event 0. Which sessions are at risk:
 
     - missed sessions (``attended`` False) are never at risk (there is no session to predict
@@ -566,9 +708,10 @@ def person_period(
       who reached ``n`` attended sessions cannot become a dropout).
 
     ``period`` counts the attended sessions (1, 2, ...), the discrete time of the hazard model;
-    ``session`` is kept. Fit e.g. ``event ~ period + alliance_cwc + alliance_cm + (1|therapist) +
-    (1|client)`` with a binomial family. This matches the R construction used for the package's
-    lme4 reference fixture (tests/reference/R/lme4_models.R).
+    ``session`` is kept. The dropout hazard model of :mod:`alliance_stats.engagement` fits
+    ``dropout_event ~ <baseline in period> + x_within + x_between + (1 | therapist)`` on these rows
+    (``x`` split by :func:`decompose_running`, from the past only). The row construction matches
+    the R code of the package's lme4 reference fixture (tests/reference/R/lme4_models.R).
 
     Parameters
     ----------
@@ -582,8 +725,8 @@ def person_period(
     Returns
     -------
     DataFrame
-        The at-risk rows (all input columns) with ``returned``, ``dropout``, ``event``,
-        ``retention_definition`` and ``period``, ordered by client and session, new index.
+        The at-risk rows (all input columns) with the columns of :func:`retention_outcomes`
+        and ``period``, ordered by client and session, new index.
 
     Examples
     --------
@@ -591,7 +734,7 @@ def person_period(
     >>> df = pd.DataFrame({"client": ["a"] * 3 + ["b"] * 3, "therapist": "t",
     ...                    "session": [1, 2, 3] * 2,
     ...                    "attended": [True, True, True, True, True, False]})
-    >>> person_period(df)[["client", "session", "period", "event"]].to_numpy().tolist()
+    >>> person_period(df)[["client", "session", "period", "dropout_event"]].to_numpy().tolist()
     [['a', 1, 1, 0], ['a', 2, 2, 0], ['b', 1, 1, 0], ['b', 2, 2, 1]]
     """
     func = "person_period"
@@ -624,4 +767,5 @@ def person_period(
     out = out.assign(**{PERIOD: period})
     out = out[keep].reset_index(drop=True)
     out[EVENT] = out[EVENT].astype(np.int64)
+    out[DROPOUT_EVENT] = out[DROPOUT_EVENT].astype(np.int64)
     return out

@@ -43,21 +43,39 @@ alliance plus a session-level Task, Bond or Goal factor; SRS items (0-10, one
 decimal) are a clipped linear function of the same (ceiling-heavy, total
 around 35).
 
-Dropout. After each attended session ``t`` before the last planned one::
+Engagement (dropout and no-shows), on the scale of the engagement models. Every
+time-varying quantity ``x`` enters split from the past only, exactly as
+:func:`alliance_stats.decompose_running` splits it: ``B_x`` = the client's mean of ``x``
+over their attended sessions so far (this one included), ``W_x`` = ``x`` now minus
+``B_x``. ``x`` is each strategy code (0/1) and the WAI-SR total the client gave
+(12-60, the observed rating). ``period`` counts attended sessions (1, 2, ...).
+After each attended session that is not the client's last planned one::
 
-    logit h_ct = b0 + v_j + v_c + within_alliance_log_or * W_ct
-                 + between_alliance_log_or * B_c
-                 + sum_k strategy_dropout_log_or[k] * strategy_kct
+    logit h_ct = b0 + dropout_hazard_trend * log(period) + v_j + v_c
+                 + sum_k (strategy_dropout_log_or[k] * W_k
+                          + strategy_dropout_between_log_or[k] * B_k)
+                 + within_alliance_log_or * W_wai + between_alliance_log_or * B_wai
                  + resistance_dropout_log_or * resistant_ct
 
-where ``B_c`` is the client's mean latent alliance over the planned course
-(centred on the grand mean) and ``W_ct`` the session's deviation from it;
-``v_j ~ N(0, therapist_dropout_var)``, ``v_c ~ N(0, client_dropout_var)``.
-``b0`` is calibrated (once per parameter set, on a fixed pseudo-population of
-10,000 clients) so that the expected share of clients who drop out equals
-``dropout_share``. A client who continues misses the next scheduled session
-(and then returns) with probability ``no_show_rate``. A dropout's last row is
-the scheduled session they did not come back to (``attended=False``).
+is the hazard of dropping out after it (the client does not come back; the next
+scheduled session is their last row, ``attended=False``), with
+``v_j ~ N(0, therapist_dropout_var)`` and a client frailty ``v_c ~ N(0,
+client_dropout_var)`` that is 0 by default (a single spell does not identify it; set
+it to study misspecification). ``b0`` is calibrated (once per parameter set, on a
+fixed pseudo-population of 10,000 clients) so that the expected share of clients who
+drop out equals ``dropout_share`` (0 switches dropout off). A client who stays misses
+the next scheduled session (a no-show, then returns) with probability ``q``::
+
+    logit q_ct = a0 + a_j + a_c - sum_k (strategy_attendance_log_or[k] * W_k
+                                         + strategy_attendance_between_log_or[k] * B_k)
+
+with ``a_j ~ N(0, therapist_no_show_var)``, ``a_c ~ N(0, client_no_show_var)`` and
+``a0`` set so that about ``no_show_rate`` of scheduled sessions are missed. A no-show
+is always followed by an attended session; one at the last planned session is made
+up by one extra session. Without dropout (``dropout_share=0``) whether a client
+attends the next session follows exactly the next-session attendance model; with
+dropout, a missed next session is either. ``truth["estimands"]`` lists every
+coefficient under the term names the models use.
 
 Outcome. ``outcome = outcome_mean + outcome_sd * (r * z_c + w_j + e_c)``, where
 ``z_c`` is the standardised mean latent alliance over the planned course,
@@ -84,6 +102,7 @@ from alliance_stats.errors import InputError
 
 __all__ = [
     "RESISTANCE_TYPES",
+    "estimands",
     "SRS_ITEMS",
     "STRATEGIES",
     "SimulatedStudy",
@@ -130,6 +149,9 @@ _DEFAULT_RESPONSIVE = {
     "slowed_pacing": 1.2,
 }
 _DEFAULT_DROPOUT_LOG_OR = {"validation": -0.30, "feedback_checkin": -0.17}
+_DEFAULT_DROPOUT_BETWEEN_LOG_OR = {"validation": -0.50, "feedback_checkin": -0.30}
+_DEFAULT_ATTENDANCE_LOG_OR = {"validation": 0.25, "feedback_checkin": 0.20}
+_DEFAULT_ATTENDANCE_BETWEEN_LOG_OR = {"validation": 0.40, "feedback_checkin": 0.30}
 _DEFAULT_ALLIANCE_EFFECT = {"validation": 0.15}
 _DEFAULT_TYPE_PROBS = {"fear": 0.4, "ambivalence": 0.4, "stigma": 0.2}
 
@@ -150,6 +172,9 @@ _MAPPING_FIELDS = frozenset(
         "strategy_use",
         "strategy_resistance_log_or",
         "strategy_dropout_log_or",
+        "strategy_dropout_between_log_or",
+        "strategy_attendance_log_or",
+        "strategy_attendance_between_log_or",
         "strategy_alliance_effect",
         "resistance_type_probs",
     }
@@ -174,9 +199,16 @@ class StudyParameters:
         Planned course length is uniform on ``planned_sessions_min..max_sessions``;
         None plans ``max_sessions`` for everyone.
     dropout_share : float, default 0.197
-        Baseline dropout level: expected share of clients who drop out (Swift & Greenberg 2012).
-    no_show_rate : float, default 0.04
-        Probability a continuing client misses a scheduled session and returns at the next.
+        Baseline dropout level: expected share of clients who drop out (Swift & Greenberg 2012);
+        0 switches dropout off.
+    dropout_hazard_trend : float, default -0.4
+        Shape of the baseline hazard: change of the dropout log-odds per unit of log(period)
+        (negative: dropout is likelier early in treatment).
+    no_show_rate : float, default 0.08
+        About this share of a staying client's scheduled sessions are missed (no-shows, after
+        which the client returns).
+    client_no_show_var, therapist_no_show_var : float, default 0.5, 0.3
+        Variances of client and therapist random intercepts of the no-show log-odds.
     enrolment_days : int, default 730
         Clients' first sessions are spread uniformly over this many days from 2022-01-03.
     alliance_mean : float, default 0.8
@@ -191,14 +223,19 @@ class StudyParameters:
         Variance of client random slopes of the alliance (per session).
     session_alliance_var : float, default 0.3
         Within-client session-to-session noise variance of the alliance.
-    therapist_dropout_var : float, default 0.1
-        Variance of therapist random intercepts of the dropout log-odds.
-    client_dropout_var : float, default 0.25
-        Variance of client random intercepts of the dropout log-odds.
-    within_alliance_log_or : float, default -0.5
-        Dropout log OR per latent unit of within-client (client-mean-centred) alliance.
-    between_alliance_log_or : float, default -0.5
-        Dropout log OR per latent unit of between-client (client mean) alliance.
+    therapist_dropout_var : float, default 0.5
+        Variance of therapist random intercepts of the dropout log-odds (latent-scale ICC
+        0.5 / (0.5 + pi^2 / 3), about 13%; smaller values leave the therapist variance of a
+        typical study's 60 or so dropouts often estimated at 0).
+    client_dropout_var : float, default 0.0
+        Variance of a client frailty in the dropout log-odds. Not identified from one spell
+        per client, so 0 by default; a positive value makes the default model misspecified.
+    within_alliance_log_or : float, default -0.07
+        Dropout log OR per WAI-SR total point of the session's rating above the client's
+        running mean (``wai_sr_total_within``).
+    between_alliance_log_or : float, default -0.05
+        Dropout log OR per WAI-SR total point of the client's running mean rating
+        (``wai_sr_total_between``).
     resistance_dropout_log_or : float, default 0.0
         Direct dropout log OR of a resistant session (beyond its effect on the alliance).
     strategy_use : dict, default see ``_DEFAULT_USE``
@@ -209,7 +246,15 @@ class StudyParameters:
     strategy_therapist_sd : float, default 0.5
         SD of therapists' logit propensity to use each strategy.
     strategy_dropout_log_or : dict, default ``{"validation": -0.30, "feedback_checkin": -0.17}``
-        True direct effect of each strategy on the dropout log-odds; unlisted = 0 (null).
+        Within-client dropout log OR of a session with the strategy against one without
+        (``<code>_within``); unlisted = 0 (null).
+    strategy_dropout_between_log_or : dict, default validation -0.50, feedback_checkin -0.30
+        Between-client dropout log OR per unit of the client's running share of sessions with
+        the strategy (0 to 1; ``<code>_between``); unlisted = 0.
+    strategy_attendance_log_or : dict, default validation 0.25, feedback_checkin 0.20
+        Within-client log OR of attending the next session (no no-show); unlisted = 0.
+    strategy_attendance_between_log_or : dict, default validation 0.40, feedback_checkin 0.30
+        Between-client log OR of attending the next session per unit of the running share.
     strategy_alliance_effect : dict, default ``{"validation": 0.15}``
         Shift of the latent alliance in sessions where the strategy is used; unlisted = 0.
     resistance_rate : float, default 0.25
@@ -248,8 +293,11 @@ class StudyParameters:
     planned_sessions_min: int | None = field(
         default=None, metadata=_meta("planned course lower bound", 2, 500, True)
     )
-    dropout_share: float = field(default=0.197, metadata=_meta("dropout share", 0.001, 0.95))
-    no_show_rate: float = field(default=0.04, metadata=_meta("no-show rate", 0.0, 0.5))
+    dropout_share: float = field(default=0.197, metadata=_meta("dropout share", 0.0, 0.95))
+    dropout_hazard_trend: float = field(default=-0.4, metadata=_meta("log OR", -5.0, 5.0))
+    no_show_rate: float = field(default=0.08, metadata=_meta("no-show rate", 0.0, 0.5))
+    client_no_show_var: float = field(default=0.5, metadata=_meta("variance", 0.0, 4.0))
+    therapist_no_show_var: float = field(default=0.3, metadata=_meta("variance", 0.0, 4.0))
     enrolment_days: int = field(default=730, metadata=_meta("enrolment window", 0, 36500, True))
     alliance_mean: float = field(default=0.8, metadata=_meta("alliance mean", -4.0, 4.0))
     alliance_slope: float = field(default=0.03, metadata=_meta("alliance slope", -0.5, 0.5))
@@ -257,10 +305,10 @@ class StudyParameters:
     client_alliance_var: float = field(default=0.8, metadata=_meta("variance", 0.0, 4.0))
     client_slope_var: float = field(default=0.0009, metadata=_meta("variance", 0.0, 0.25))
     session_alliance_var: float = field(default=0.3, metadata=_meta("variance", 0.01, 4.0))
-    therapist_dropout_var: float = field(default=0.1, metadata=_meta("variance", 0.0, 4.0))
-    client_dropout_var: float = field(default=0.25, metadata=_meta("variance", 0.0, 4.0))
-    within_alliance_log_or: float = field(default=-0.5, metadata=_meta("log OR", -5.0, 5.0))
-    between_alliance_log_or: float = field(default=-0.5, metadata=_meta("log OR", -5.0, 5.0))
+    therapist_dropout_var: float = field(default=0.5, metadata=_meta("variance", 0.0, 4.0))
+    client_dropout_var: float = field(default=0.0, metadata=_meta("variance", 0.0, 4.0))
+    within_alliance_log_or: float = field(default=-0.07, metadata=_meta("log OR", -1.0, 1.0))
+    between_alliance_log_or: float = field(default=-0.05, metadata=_meta("log OR", -1.0, 1.0))
     resistance_dropout_log_or: float = field(default=0.0, metadata=_meta("log OR", -5.0, 5.0))
     strategy_use: Mapping[str, float] = field(
         default_factory=lambda: dict(_DEFAULT_USE), metadata=_meta("probability", 0.001, 0.999)
@@ -271,6 +319,18 @@ class StudyParameters:
     strategy_therapist_sd: float = field(default=0.5, metadata=_meta("SD", 0.0, 3.0))
     strategy_dropout_log_or: Mapping[str, float] = field(
         default_factory=lambda: dict(_DEFAULT_DROPOUT_LOG_OR), metadata=_meta("log OR", -5.0, 5.0)
+    )
+    strategy_dropout_between_log_or: Mapping[str, float] = field(
+        default_factory=lambda: dict(_DEFAULT_DROPOUT_BETWEEN_LOG_OR),
+        metadata=_meta("log OR", -5.0, 5.0),
+    )
+    strategy_attendance_log_or: Mapping[str, float] = field(
+        default_factory=lambda: dict(_DEFAULT_ATTENDANCE_LOG_OR),
+        metadata=_meta("log OR", -5.0, 5.0),
+    )
+    strategy_attendance_between_log_or: Mapping[str, float] = field(
+        default_factory=lambda: dict(_DEFAULT_ATTENDANCE_BETWEEN_LOG_OR),
+        metadata=_meta("log OR", -5.0, 5.0),
     )
     strategy_alliance_effect: Mapping[str, float] = field(
         default_factory=lambda: dict(_DEFAULT_ALLIANCE_EFFECT), metadata=_meta("shift", -3.0, 3.0)
@@ -375,13 +435,19 @@ def _field_names() -> list[str]:
 # --------------------------------------------------------------------------- generation
 
 
-def _latent_components(rng: np.random.Generator, n_t: int, n_per: int, n_s: int, p):
-    """Everything except the dropout process and the ratings. Matrices are clients x sessions."""
+def _latent_components(rng: np.random.Generator, n_t: int, n_per: int, n_plan_max: int, p):
+    """Everything except engagement and the ratings. Matrices are clients x session slots.
+
+    There is one slot more than the longest planned course, for a make-up session.
+    """
     n_c = n_t * n_per
     ther = np.repeat(np.arange(n_t), n_per)
+    n_s = n_plan_max + 1
     t_idx = np.arange(n_s)
-    lo = n_s if p.planned_sessions_min is None else min(int(p.planned_sessions_min), n_s)
-    planned = rng.integers(lo, n_s + 1, size=n_c)
+    lo = n_plan_max
+    if p.planned_sessions_min is not None:
+        lo = min(int(p.planned_sessions_min), n_plan_max)
+    planned = rng.integers(lo, n_plan_max + 1, size=n_c)
     scheduled = t_idx[None, :] < planned[:, None]
 
     reactance_z = rng.standard_normal(n_c)
@@ -472,30 +538,10 @@ def _latent_components(rng: np.random.Generator, n_t: int, n_per: int, n_s: int,
         deficit[:, t] = np.where(active_start >= 0, active_depth * frac, 0.0)
     latent = base - deficit
 
-    # client mean over the planned course, within deviations
+    # client mean over the planned course (drives the outcome)
     n_plan = scheduled.sum(axis=1)
     client_mean = np.where(scheduled, latent, 0.0).sum(axis=1) / n_plan
-    between = client_mean - p.alliance_mean - p.alliance_slope * (n_plan - 1) / 2
-    within = latent - client_mean[:, None]
 
-    # missed sessions (sessions 2..planned-1, never two in a row)
-    u_miss = rng.random((n_c, n_s))
-    missed = np.zeros((n_c, n_s), dtype=bool)
-    for t in range(1, n_s):
-        missed[:, t] = (u_miss[:, t] < p.no_show_rate) & ~missed[:, t - 1] & (t < planned - 1)
-
-    v_t = math.sqrt(p.therapist_dropout_var) * rng.standard_normal(n_t)
-    v_c = math.sqrt(p.client_dropout_var) * rng.standard_normal(n_c)
-    beta = np.array([p.strategy_dropout_log_or[k] for k in STRATEGIES])
-    eta = (
-        v_t[ther][:, None]
-        + v_c[:, None]
-        + p.within_alliance_log_or * within
-        + p.between_alliance_log_or * between[:, None]
-        + strat @ beta
-        + p.resistance_dropout_log_or * resistant
-    )
-    at_risk = ~missed & (t_idx[None, :] < (planned - 1)[:, None])
     return {
         "n_c": n_c,
         "ther": ther,
@@ -508,10 +554,6 @@ def _latent_components(rng: np.random.Generator, n_t: int, n_per: int, n_s: int,
         "latent": latent,
         "deficit": deficit,
         "client_mean": client_mean,
-        "within": within,
-        "missed": missed,
-        "eta": eta,
-        "at_risk": at_risk,
         "rupture_events": events,
         "u_t": u_t,
     }
@@ -531,10 +573,15 @@ def _calibrate_intercept(n_s: int, params: StudyParameters) -> float:
 
 
 def _solve_intercept(n_s: int, params: StudyParameters) -> float:
-    rng = np.random.default_rng(np.random.SeedSequence(_CALIBRATION_SEED))
-    comp = _latent_components(rng, *_CALIBRATION_DESIGN, n_s, params)
-    eta = np.where(comp["at_risk"], comp["eta"], -np.inf)
     target = params.dropout_share
+    if target == 0:
+        return -math.inf
+    seeds = np.random.SeedSequence(_CALIBRATION_SEED).spawn(3)
+    rng_latent, rng_engage, rng_items = (np.random.default_rng(x) for x in seeds)
+    comp = _latent_components(rng_latent, *_CALIBRATION_DESIGN, n_s, params)
+    wai = _wai_items(rng_items, comp["latent"], comp["n_c"], n_s + 1)
+    course = _course(rng_engage, comp, wai.sum(axis=2), params)
+    eta = np.where(course["at_risk"], course["eta"], -np.inf)
 
     def gap(b0):
         log_surv = np.log1p(-special.expit(b0 + eta)).sum(axis=1)
@@ -547,6 +594,75 @@ def _solve_intercept(n_s: int, params: StudyParameters) -> float:
             "and these parameters; lower dropout_share or plan more sessions."
         )
     return float(optimize.brentq(gap, lo, hi, xtol=1e-8))
+
+
+def _course(rng: np.random.Generator, comp: dict, wai_total: np.ndarray, p) -> dict:
+    """The full course without dropout: no-shows, and the dropout log-odds (without b0).
+
+    Sessions are walked in order; at each attended session the running means of the past
+    (this session included) give the within and between parts that drive the no-show at the
+    next session and the hazard of dropping out after this one. Dropout only truncates this
+    course (nothing in it depends on a dropout that has not happened), so the dropout draw
+    is made afterwards.
+    """
+    n_c, ther = comp["n_c"], comp["ther"]
+    n_t = int(ther.max()) + 1
+    strat, planned = comp["strat"], comp["planned"]
+    n_slots = strat.shape[1]
+    k = len(STRATEGIES)
+    beta_w = np.array([p.strategy_dropout_log_or[s] for s in STRATEGIES])
+    beta_b = np.array([p.strategy_dropout_between_log_or[s] for s in STRATEGIES])
+    gam_w = np.array([p.strategy_attendance_log_or[s] for s in STRATEGIES])
+    gam_b = np.array([p.strategy_attendance_between_log_or[s] for s in STRATEGIES])
+    v_t = math.sqrt(p.therapist_dropout_var) * rng.standard_normal(n_t)
+    v_c = math.sqrt(p.client_dropout_var) * rng.standard_normal(n_c)
+    a_t = math.sqrt(p.therapist_no_show_var) * rng.standard_normal(n_t)
+    a_c = math.sqrt(p.client_no_show_var) * rng.standard_normal(n_c)
+    u_miss = rng.random((n_c, n_slots))
+    if p.no_show_rate > 0:
+        spread = math.sqrt(1 + 0.346 * (p.client_no_show_var + p.therapist_no_show_var))
+        use = np.array([p.strategy_use[s] for s in STRATEGIES])
+        a0 = special.logit(p.no_show_rate) * spread + float(gam_b @ use)
+        miss_shift = a0 + a_t[ther] + a_c
+    else:
+        miss_shift = np.full(n_c, -np.inf)
+    end = planned.copy()  # slots in the course (a make-up session adds one)
+    missed = np.zeros((n_c, n_slots), dtype=bool)
+    at_risk = np.zeros((n_c, n_slots), dtype=bool)
+    eta = np.zeros((n_c, n_slots))
+    period = np.zeros((n_c, n_slots), dtype=np.int64)
+    s_sum, s_n = np.zeros((n_c, k)), np.zeros(n_c)
+    w_sum = np.zeros(n_c)
+    for t in range(n_slots):
+        here = t < end
+        att = here & ~missed[:, t]
+        s_n += att
+        s_sum += np.where(att[:, None], strat[:, t, :], 0.0)
+        w_sum += np.where(att, wai_total[:, t], 0.0)
+        period[:, t] = s_n
+        n_safe = np.maximum(s_n, 1)
+        s_between = s_sum / n_safe[:, None]
+        s_within = strat[:, t, :] - s_between
+        w_between = w_sum / n_safe
+        w_within = wai_total[:, t] - w_between
+        risk = att & (t < end - 1)
+        at_risk[:, t] = risk
+        eta[:, t] = (
+            p.dropout_hazard_trend * np.log(n_safe)
+            + v_t[ther]
+            + v_c
+            + s_within @ beta_w
+            + s_between @ beta_b
+            + p.within_alliance_log_or * w_within
+            + p.between_alliance_log_or * w_between
+            + p.resistance_dropout_log_or * comp["resistant"][:, t]
+        )
+        if t + 1 < n_slots:
+            logit_miss = miss_shift - s_within @ gam_w - s_between @ gam_b
+            miss_next = risk & (u_miss[:, t + 1] < special.expit(logit_miss))
+            missed[:, t + 1] = miss_next
+            end = np.where(miss_next & (t + 1 == planned - 1), planned + 1, end)
+    return {"missed": missed, "at_risk": at_risk, "eta": eta, "end": end, "period": period}
 
 
 def _wai_items(rng, latent, n_c, n_s):
@@ -614,7 +730,8 @@ def simulate_study(
     clients_per_therapist : int, default 10
         Clients per therapist.
     max_sessions : int, default 16
-        Planned course length (the largest number of scheduled sessions per client).
+        Planned course length (the largest number of planned sessions per client; a client who
+        misses the last planned session has one make-up session after it).
     seed : int or numpy.random.SeedSequence, default 1
         Same seed, same study.
     **overrides
@@ -636,7 +753,7 @@ def simulate_study(
     --------
     >>> import alliance_stats.simulate as sim
     >>> study = sim.simulate_study(n_therapists=5, clients_per_therapist=4, max_sessions=8, seed=3)
-    >>> int(study.sessions.groupby("client").size().max()) <= 8
+    >>> int(study.sessions.groupby("client").size().max()) <= 8 + 1  # + a make-up session
     True
     >>> round(study.truth["strategy_dropout_log_or"]["validation"], 2)
     -0.3
@@ -675,21 +792,23 @@ def _simulate(n_t, n_per, n_s, seed_seq, p: StudyParameters) -> SimulatedStudy:
     )
     comp = _latent_components(rng_latent, n_t, n_per, n_s, p)
     n_c = comp["n_c"]
-    t_idx = np.arange(n_s)
+    n_slots = n_s + 1
+    t_idx = np.arange(n_slots)
 
-    # dropout
-    hazard = np.where(comp["at_risk"], special.expit(b0 + comp["eta"]), 0.0)
-    drops = rng_drop.random((n_c, n_s)) < hazard
+    # ratings (complete items drive engagement; blanks are added afterwards)
+    wai = _wai_items(rng_items, comp["latent"], n_c, n_slots)
+    srs = _srs_items(rng_items, comp["latent"], n_c, n_slots)
+
+    # engagement: the course with no-shows, then the dropout draw truncates it
+    course = _course(rng_drop, comp, wai.sum(axis=2), p)
+    hazard = np.where(course["at_risk"], special.expit(b0 + course["eta"]), 0.0)
+    drops = rng_drop.random((n_c, n_slots)) < hazard
     dropped = drops.any(axis=1)
-    first_drop = np.where(dropped, drops.argmax(axis=1), n_s)
-    last_row = np.where(dropped, first_drop + 1, comp["planned"] - 1)  # 0-based index
+    first_drop = np.where(dropped, drops.argmax(axis=1), n_slots)
+    last_row = np.where(dropped, first_drop + 1, course["end"] - 1)  # 0-based index
     keep = t_idx[None, :] <= last_row[:, None]
-    attended = keep & ~comp["missed"]
+    attended = keep & ~course["missed"]
     attended[dropped, first_drop[dropped] + 1] = False
-
-    # ratings
-    wai = _wai_items(rng_items, comp["latent"], n_c, n_s)
-    srs = _srs_items(rng_items, comp["latent"], n_c, n_s)
     if p.item_missing_rate > 0:
         wai[rng_items.random(wai.shape) < p.item_missing_rate] = np.nan
         srs[rng_items.random(srs.shape) < p.item_missing_rate] = np.nan
@@ -723,7 +842,7 @@ def _simulate(n_t, n_per, n_s, seed_seq, p: StudyParameters) -> SimulatedStudy:
     # dates
     origin = np.datetime64("2022-01-03", "D")
     start = origin + rng_client.integers(0, p.enrolment_days + 1, n_c).astype("timedelta64[D]")
-    jitter = rng_client.integers(-2, 3, (n_c, n_s))
+    jitter = rng_client.integers(-2, 3, (n_c, n_slots))
     jitter[:, 0] = 0
     dates = start[:, None] + (7 * t_idx[None, :] + jitter).astype("timedelta64[D]")
 
@@ -780,6 +899,7 @@ def _simulate(n_t, n_per, n_s, seed_seq, p: StudyParameters) -> SimulatedStudy:
         },
         "parameters": p.to_dict(),
         "dropout_intercept": b0,
+        "estimands": estimands(p),
         "strategy_dropout_log_or": dict(p.strategy_dropout_log_or),
         "within_alliance_log_or": p.within_alliance_log_or,
         "between_alliance_log_or": p.between_alliance_log_or,
@@ -800,13 +920,46 @@ def _simulate(n_t, n_per, n_s, seed_seq, p: StudyParameters) -> SimulatedStudy:
                 schema.THERAPIST: pd.array(ther_ids[ther], dtype="str"),
                 "planned_sessions": comp["planned"].astype(np.int64),
                 "dropped_out": dropped,
-                "last_attended_session": np.where(dropped, first_drop + 1, comp["planned"]),
+                "last_attended_session": np.where(dropped, first_drop + 1, course["end"]),
                 "latent_mean_alliance": cm,
             }
         ),
         "ruptures": ruptures,
     }
     return SimulatedStudy(sessions=sessions, truth=truth, parameters=p)
+
+
+def estimands(params: StudyParameters | None = None) -> dict[str, dict[str, float]]:
+    """The true coefficients of each engagement model, under the term names the models use.
+
+    ``"dropout_hazard"``: ``<code>_within`` / ``<code>_between`` for each strategy and
+    ``wai_sr_total_within`` / ``wai_sr_total_between`` (log odds of dropping out after a
+    session), ``therapist_variance`` and ``client_variance`` (the frailty; 0 unless set).
+    ``"next_session_attendance"``: ``<code>_within`` / ``<code>_between`` (log odds of
+    attending the next scheduled session; exact when dropout is off), with the no-show
+    variances. Between parts are per unit of the running share of sessions (0 to 1).
+
+    Examples
+    --------
+    >>> from alliance_stats.simulate import estimands
+    >>> estimands()["dropout_hazard"]["validation_within"]
+    -0.3
+    """
+    p = StudyParameters() if params is None else params
+    hazard = {}
+    attendance = {}
+    for code in STRATEGIES:
+        hazard[f"{code}_within"] = p.strategy_dropout_log_or[code]
+        hazard[f"{code}_between"] = p.strategy_dropout_between_log_or[code]
+        attendance[f"{code}_within"] = p.strategy_attendance_log_or[code]
+        attendance[f"{code}_between"] = p.strategy_attendance_between_log_or[code]
+    hazard["wai_sr_total_within"] = p.within_alliance_log_or
+    hazard["wai_sr_total_between"] = p.between_alliance_log_or
+    hazard["therapist_variance"] = p.therapist_dropout_var
+    hazard["client_variance"] = p.client_dropout_var
+    attendance["therapist_variance"] = p.therapist_no_show_var
+    attendance["client_variance"] = p.client_no_show_var
+    return {"dropout_hazard": hazard, "next_session_attendance": attendance}
 
 
 def _rupture_table(comp, client_ids, ther_ids, last_row, attended, sd_w) -> pd.DataFrame:

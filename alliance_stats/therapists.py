@@ -42,7 +42,7 @@ TABLE_COLUMNS = (
     "n_sessions",
     "rank",
 )
-DROPOUT_OUTCOMES = ("dropout", "event")
+DROPOUT_OUTCOMES = ("dropout_event", "dropout", "event")
 #: Okabe & Ito (2008) colour-blind-safe colours: blue, vermillion, grey.
 _BLUE, _VERMILLION, _GREY = "#0072B2", "#D55E00", "#999999"
 
@@ -306,14 +306,15 @@ def therapist_effects(
         A fitted model with a ``(1 | therapist)`` term (used as is), or a session table
         (canonical layout: ``client``, ``therapist``, ``session``, ``attended``, scores).
     outcome : str, optional
-        Table input: the column to model. ``"dropout"`` or ``"event"`` fits a discrete-time
-        dropout hazard on :func:`alliance_stats.person_period` rows (binomial,
-        ``event ~ period + (1 | therapist)``); any other column fits
+        Table input: the column to model. ``"dropout_event"`` (or ``"dropout"``, ``"event"``)
+        fits a discrete-time dropout hazard on :func:`alliance_stats.person_period` rows
+        (binomial, ``dropout_event ~ period + (1 | therapist)``: no client intercept, which one
+        dropout per client does not identify); any other column fits
         ``<outcome> ~ session + (1 | therapist) + (1 | client)`` (gaussian, REML) on the
         attended rows (all rows when there is no ``attended`` column).
     formula : str, optional
         Table input: an lme4 formula to fit instead of the default (fitted on ``data`` as
-        given, or on person-period rows when ``outcome`` is ``"dropout"``/``"event"``).
+        given, or on person-period rows when ``outcome`` is a dropout outcome).
     family : {"gaussian", "binomial"}, optional
         Default: binomial for a dropout outcome, else gaussian.
     therapist, client, session : str
@@ -395,7 +396,7 @@ def therapist_effects(
         if family != "binomial":
             raise InputError(f"outcome={outcome!r} is a dropout hazard: use family='binomial'")
         rows = person_period(data)
-        formula = formula or f"event ~ period + (1 | {therapist})"
+        formula = formula or f"dropout_event ~ period + (1 | {therapist})"
         notes.append(
             f"dropout hazard on {len(rows)} person-period rows (alliance_stats.person_period); "
             "therapist effects are on the log-odds scale"

@@ -5,7 +5,9 @@ Usage::
     python benchmarks/power.py [--replicates 20] [--full 500] [--n-jobs 2] [--write-data]
 
 1. Per replicate: simulate the default design (``alliance_stats.power.Design()``), build the
-   person-period rows and fit the analysis model (``fit_mixed(..., restarts=False)``), as
+   person-period rows of the dropout hazard model (alliance_stats.engagement: baseline spline,
+   running within/between splits, therapist intercept) and fit it
+   (``fit_mixed(..., restarts=False)``), as
    ``power_analysis`` does; the median over ``--replicates`` replicates is printed next to the
    time of ONE ``lme4::glmer`` fit of the same model on the same rows (replicate 0), read from
    tests/reference/fixtures/power_lme4_timing.json (written by
@@ -14,7 +16,7 @@ Usage::
 2. Full run: ``power_analysis(n_sims=--full, n_jobs=--n-jobs)`` of the default design, wall time.
 
 ``--write-data`` (re)writes the rows of replicate 0 that the R script fits
-(tests/reference/fixtures/power_default_pp.csv); then run the R script.
+(tests/reference/fixtures/power_hazard_pp.csv); then run the R script.
 """
 
 from __future__ import annotations
@@ -31,25 +33,26 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "reference" / "fixtures"
-DATA = FIXTURES / "power_default_pp.csv"
+DATA = FIXTURES / "power_hazard_pp.csv"
 R_FIXTURE = FIXTURES / "power_lme4_timing.json"
 
 
 def replicate_rows(i: int, seed: int = 1, n_sims: int = 500):
-    """Person-period rows of replicate ``i`` of the default design (as power_analysis builds)."""
-    from alliance_stats import prep
+    """Rows and formula of replicate ``i`` of the default design (as power_analysis builds)."""
+    from alliance_stats.engagement import CATALOGUE, engagement_rows
     from alliance_stats.power import Design, Effect
+    from alliance_stats.scoring import score
     from alliance_stats.simulate import simulate_study
 
     child = np.random.SeedSequence(seed).spawn(n_sims)[i]
-    eff = Effect()
-    sim = simulate_study(
-        seed=child, **Design().simulation_arguments(eff.strategy, eff.hazard_log_or)
-    )
+    eff, design = Effect(), Design()
+    sim = simulate_study(seed=child, **design.simulation_arguments(eff.strategy, eff.hazard_log_or))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows = prep.decompose(prep.person_period(sim.sessions), eff.strategy, by="client")
-    return rows
+        data = score(sim.sessions, "wai_sr", items="wai_{}")
+        rows, terms, _ = engagement_rows(data, "dropout_hazard", [eff.strategy],
+                                         list(design.covariates))  # fmt: skip
+    return rows, terms, CATALOGUE["dropout_hazard"].formula(terms)
 
 
 def main(argv=None) -> None:
@@ -64,8 +67,8 @@ def main(argv=None) -> None:
     from alliance_stats.power.replicates import _replicate
 
     if args.write_data:
-        rows = replicate_rows(0)
-        cols = ["client", "therapist", "event", "validation_cwc", "validation_cm"]
+        rows, terms, _ = replicate_rows(0)
+        cols = ["client", "therapist", "dropout_event", *terms]
         rows[cols].to_csv(DATA, index=False, float_format="%.17g")
         print(f"wrote {DATA} ({len(rows)} rows); now run tests/reference/R/power_lme4_timing.R")
 
@@ -89,8 +92,7 @@ def main(argv=None) -> None:
     # the fit alone on the rows lme4 fitted
     from alliance_stats.models import fit_mixed
 
-    rows0 = replicate_rows(0)
-    formula = "event ~ validation_cwc + validation_cm + (1 | therapist) + (1 | client)"
+    rows0, _, formula = replicate_rows(0)
     for _ in range(3):
         t0 = time.perf_counter()
         with warnings.catch_warnings():

@@ -3,11 +3,12 @@
 :func:`power_analysis` answers "how many therapists and clients do we need to detect a
 strategy's effect on retention?" by simulation: each replicate draws a study with
 :func:`alliance_stats.simulate_study`, builds the discrete-time person-period rows
-(:func:`alliance_stats.person_period`), splits the focal strategy into its within- and
-between-client parts (:func:`alliance_stats.decompose`) and fits the analysis model used in a
-real study (:func:`alliance_stats.strategy_effects`)::
+(:func:`alliance_stats.person_period`), splits the focal strategy (and the covariates, by
+default the WAI-SR total) into running within- and between-client parts from the past only
+(:func:`alliance_stats.decompose_running`) and fits the dropout hazard model a real study
+uses (:mod:`alliance_stats.engagement`, :func:`alliance_stats.strategy_effects`)::
 
-    event ~ s_cwc + s_cm [+ covariates] + (1 | therapist) + (1 | client)      (binomial)
+    dropout_event ~ ns(period, df) + s_within + s_between [+ covariates] + (1 | therapist)
 
 with :func:`alliance_stats.models.fit_mixed`. Power is the share of replicates whose Wald test
 of the focal term rejects at ``alpha``, with a Monte Carlo confidence interval (Wilson or

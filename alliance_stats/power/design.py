@@ -43,28 +43,33 @@ class Design:
         Planned sessions per client.
     dropout_share : float, default 0.197
         Expected share of clients who drop out (Swift & Greenberg 2012).
-    therapist_var : float, default 0.1
+    therapist_var : float, default 0.5
         Variance of therapists' random intercepts of the dropout log-odds.
-    client_var : float, default 0.25
-        Variance of clients' random intercepts of the dropout log-odds.
+    client_var : float, default 0.0
+        Variance of a client frailty in the simulated dropout log-odds. The analysis model
+        (the dropout hazard of :mod:`alliance_stats.engagement`) has none, since one spell per
+        client does not identify it: a positive value studies that misspecification.
     strategy_use : float, default 0.4
         Share of sessions in which the focal strategy is used (average therapist).
-    within_alliance_log_or, between_alliance_log_or : float, default -0.5
-        Dropout log odds ratios of the within- and between-client alliance in the simulated
-        data (nuisance effects the analysis model does not include).
+    within_alliance_log_or, between_alliance_log_or : float, default -0.07, -0.05
+        Dropout log odds ratios per WAI-SR total point of the within- and between-client
+        alliance rating (running split) in the simulated data.
     component : {"within", "between"}, default "within"
-        Which part of the strategy is tested: ``within`` (the session's deviation from the
-        client's own rate: ``s_cwc``) or ``between`` (the client's rate: ``s_cm``).
-    covariates : tuple of str, default ()
-        Further session-table columns entered as fixed effects (e.g. ``("resistance",)``).
+        Which part of the strategy is tested: ``within`` (the session against the client's
+        running rate so far: ``s_within``) or ``between`` (that rate: ``s_between``).
+    covariates : tuple of str, default ("wai_sr_total",)
+        Session-table columns entered as fixed effects (split into running within/between
+        parts when they vary within clients). The default adjusts for the alliance rating,
+        which drives dropout in the simulated data.
     simulation : dict, default {}
         Any other :class:`alliance_stats.simulate.StudyParameters` field, passed to the
         simulator (e.g. ``{"no_show_rate": 0.1}``).
 
     Notes
     -----
-    The simulator gives each strategy one per-session effect on the dropout hazard, so the true
-    within- and between-client log odds ratios are both equal to it. By default the focal
+    The focal strategy gets one per-session effect on the dropout hazard: its true within- and
+    between-client log odds ratios (``strategy_dropout_log_or`` and
+    ``strategy_dropout_between_log_or``) are both set to it. By default the focal
     strategy is not used more in resistant sessions and does not shift the alliance (it is
     unconfounded and has no indirect path), so that effect is also what the analysis model
     estimates; override ``simulation["strategy_resistance_log_or"]`` or
@@ -81,13 +86,13 @@ class Design:
     clients_per_therapist: int = 10
     max_sessions: int = 16
     dropout_share: float = 0.197
-    therapist_var: float = 0.1
-    client_var: float = 0.25
+    therapist_var: float = 0.5
+    client_var: float = 0.0
     strategy_use: float = 0.4
-    within_alliance_log_or: float = -0.5
-    between_alliance_log_or: float = -0.5
+    within_alliance_log_or: float = -0.07
+    between_alliance_log_or: float = -0.05
     component: str = "within"
-    covariates: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ("wai_sr_total",)
     simulation: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -104,7 +109,7 @@ class Design:
         set_(self, "client_var", _number("client_var", self.client_var, 0.0, 4.0))
         set_(self, "strategy_use", _number("strategy_use", self.strategy_use, 0.001, 0.999))
         for name in ("within_alliance_log_or", "between_alliance_log_or"):
-            set_(self, name, _number(name, getattr(self, name), -5.0, 5.0))
+            set_(self, name, _number(name, getattr(self, name), -1.0, 1.0))
         if self.component not in COMPONENTS:
             raise InputError(
                 f"Design.component must be one of {COMPONENTS}; got {self.component!r}"
@@ -124,6 +129,7 @@ class Design:
             )
         reserved = {
             "dropout_share",
+            "strategy_dropout_between_log_or",
             "therapist_dropout_var",
             "client_dropout_var",
             "within_alliance_log_or",
@@ -152,12 +158,13 @@ class Design:
 
     def simulation_arguments(self, strategy: str, hazard_log_or: float) -> dict[str, Any]:
         """Keyword arguments of :func:`alliance_stats.simulate_study` for one replicate."""
-        from alliance_stats.simulate import _DEFAULT_RESPONSIVE
+        from alliance_stats.simulate import StudyParameters
 
         sim = dict(self.simulation)
         dropout = dict(sim.pop("strategy_dropout_log_or", {}))
         dropout[strategy] = hazard_log_or
-        responsive = {k: v for k, v in _DEFAULT_RESPONSIVE.items() if k != strategy}
+        default = StudyParameters().strategy_resistance_log_or
+        responsive = {k: v for k, v in default.items() if k != strategy and v}
         responsive.update(sim.pop("strategy_resistance_log_or", {}))
         alliance = dict(sim.pop("strategy_alliance_effect", {}))
         return dict(
@@ -171,6 +178,7 @@ class Design:
             between_alliance_log_or=self.between_alliance_log_or,
             strategy_use={strategy: self.strategy_use},
             strategy_dropout_log_or=dropout,
+            strategy_dropout_between_log_or={strategy: hazard_log_or},
             strategy_resistance_log_or=responsive,
             strategy_alliance_effect=alliance,
             **sim,

@@ -65,25 +65,26 @@ def _failed(message: str, n_rows=0, n_events=0) -> dict:
 
 
 def _mixed_replicate(design: Design, effect: Effect, alpha: float, seed_seq) -> dict:
-    from alliance_stats import prep
+    """The dropout hazard model of the catalogue (:mod:`alliance_stats.engagement`)."""
+    from alliance_stats.engagement import CATALOGUE, engagement_rows
     from alliance_stats.errors import AllianceStatsError
     from alliance_stats.models import fit_mixed
+    from alliance_stats.scoring import score
     from alliance_stats.simulate import simulate_study
 
     s = effect.strategy
     sim = simulate_study(seed=seed_seq, **design.simulation_arguments(s, effect.hazard_log_or))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows = prep.person_period(sim.sessions)
-        rows = prep.decompose(rows, s, by="client")
-    outcome = "event"
+        data = score(sim.sessions, "wai_sr", items="wai_{}")
+        rows, terms, _ = engagement_rows(data, "dropout_hazard", [s], list(design.covariates))
+    outcome = "dropout_event"
     if effect.scale == "returning":
-        rows["returned"] = 1 - rows["event"]
+        rows["returned"] = 1 - rows["dropout_event"]
         outcome = "returned"
-    n_rows, n_events = len(rows), int(rows["event"].sum())
-    term = f"{s}_cwc" if design.component == "within" else f"{s}_cm"
-    predictors = [f"{s}_cwc", f"{s}_cm", *design.covariates]
-    formula = f"{outcome} ~ {' + '.join(predictors)} + (1 | therapist) + (1 | client)"
+    n_rows, n_events = len(rows), int(rows["dropout_event"].sum())
+    term = f"{s}_within" if design.component == "within" else f"{s}_between"
+    formula = CATALOGUE["dropout_hazard"].formula(terms).replace("dropout_event", outcome, 1)
     if n_events == 0 or n_events == n_rows:
         return _failed("no dropout (or no return) in the simulated study", n_rows, n_events)
     try:

@@ -137,6 +137,7 @@ class PowerResult:
         lines = [
             f"Simulated power ({self.model} model, alpha {self.alpha}, Wald test; "
             f"{pct} Monte Carlo CI: {self.mc_interval})",
+            self.flagged_line(),
             shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
         ]
         null = self.type_i_error
@@ -153,6 +154,22 @@ class PowerResult:
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
+    def flagged_line(self) -> str:
+        """The share of replicate fits flagged (not converged or singular), with a warning
+        when it is above 10%: power from such fits describes a different model."""
+        share = float(self.table["warning_share"].max())
+        line = (
+            f"Flagged fits (not converged or singular): {share:.1%} of replicates "
+            f"(worst row; singular {float(self.table['singular_share'].max()):.1%})."
+        )
+        if share > 0.10:
+            line = (
+                "WARNING: " + line + " Above 10%, the power estimate rests on many fits of a "
+                "different model than planned (a variance at 0 or an optimum not reached): "
+                "enlarge the design or simplify the random effects."
+            )
+        return line
+
     def __repr__(self) -> str:
         alt = self.table[~self.table["is_null"]]
         if alt.empty:
@@ -162,9 +179,12 @@ class PowerResult:
             what = f"power {r['power']:.3f} [{r['power_conf_low']:.3f}, {r['power_conf_high']:.3f}]"
         else:
             what = f"power {alt['power'].min():.3f}-{alt['power'].max():.3f} over {len(alt)} rows"
+        share = float(self.table["warning_share"].max())
         return (
             f"<PowerResult: {what}; {int(self.table['n_sims'].max())} replicates, "
-            f"{self.model} model, alpha {self.alpha}>"
+            f"{self.model} model, alpha {self.alpha}; {share:.0%} flagged fits"
+            + (" (WARNING: above 10%)" if share > 0.10 else "")
+            + ">"
         )
 
     def _repr_html_(self) -> str:
@@ -172,7 +192,8 @@ class PowerResult:
                 "power_conf_high", "bias", "coverage", "warning_share"]  # fmt: skip
         table = self.table[cols].to_html(index=False, float_format=lambda v: f"{v:.3f}")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return f"<div><b>{html.escape(repr(self))}</b>{table}<ul>{notes}</ul></div>"
+        flagged = html.escape(self.flagged_line())
+        return f"<div><b>{html.escape(repr(self))}</b><p>{flagged}</p>{table}<ul>{notes}</ul></div>"
 
     def plot(self, ax=None, target: float = 0.8):
         """Power (with Monte Carlo CIs) against sample size, with a line at ``target`` (80%).

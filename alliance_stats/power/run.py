@@ -56,16 +56,18 @@ def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, pre
         effects = effects + [e for e in dict.fromkeys(extra) if e not in effects]
     if model == "mixed":
         needed = {c for d in designs for c in d.covariates}
+        from alliance_stats.scoring import score
         from alliance_stats.simulate import simulate_study
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cols = set(simulate_study(2, 2, 3, seed=0).sessions.columns)
+            sessions = simulate_study(2, 2, 3, seed=0).sessions
+            cols = set(score(sessions, "wai_sr", items="wai_{}").columns)
         missing = sorted(needed - cols)
         if missing:
             raise InputError(
-                f"Design.covariates {missing} are not columns of the simulated session table; "
-                f"choose from {sorted(cols)}"
+                f"Design.covariates {missing} are not columns of the simulated session table "
+                f"(with the WAI-SR scored); choose from {sorted(cols)}"
             )
     config = dict(
         designs=[d.to_dict() for d in designs],
@@ -158,12 +160,13 @@ def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, pre
     ]
     if model == "mixed":
         d0 = designs[0]
+        covs = "".join(f" + {c}_within + {c}_between" for c in d0.covariates)
         notes.append(
-            "Analysis model per replicate: logistic mixed model on person-period rows, "
-            f"<outcome> ~ s_cwc + s_cm{''.join(' + ' + c for c in d0.covariates)} + "
-            "(1 | therapist) + (1 | client), Laplace ML (fit_mixed, restarts=False; lme4's "
-            "scaled-gradient and singular-fit checks recorded); Wald test of the "
-            f"{d0.component}-client term."
+            "Analysis model per replicate: the dropout hazard model (alliance_stats.engagement) "
+            f"on person-period rows, <outcome> ~ ns(period) + s_within + s_between{covs} + "
+            "(1 | therapist), with running (past-only) within/between splits; Laplace ML "
+            "(fit_mixed, restarts=False; lme4's scaled-gradient and singular-fit checks "
+            f"recorded); Wald test of the {d0.component}-client term."
         )
         notes.append(
             "Failed fits count as non-rejections (power is not overstated); warnings = "

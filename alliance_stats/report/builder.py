@@ -351,6 +351,20 @@ _STEP_FAILURES = (
 )
 
 
+def plan_status(planned: list, deviations: list) -> str:
+    """One sentence for the report's summary box: did the plan hold?"""
+    n = len(planned)
+    if not deviations:
+        return (
+            f"All {n} planned models were fitted as planned: each converged, none was singular, "
+            "no fallback or refit (see Methods)."
+        )
+    return (
+        f"{len(deviations)} deviation(s) from the analysis plan ({n} planned models): "
+        + " ".join(d.sentence() for d in deviations)
+    )
+
+
 def _fit(label: str, fn, notes: list[str]):
     """Run a model step; on failure return None and say why (the section degrades)."""
     try:
@@ -446,6 +460,8 @@ class _Build:
         self.notes: list[str] = []
         self.unavailable: list[str] = []
         self.model_facts: list[dict] = []
+        self.plan_models: list = []
+        self.deviations: list = []
         self.strategy = None
 
     # ------------------------------------------------------------------ bookkeeping
@@ -780,15 +796,29 @@ class _Build:
                 f"({x}_cm, between clients) entered beside it"
             )
         formula = f"{y} ~ {' + '.join(terms)} + (1 | {schema.THERAPIST}) + (1 | {schema.CLIENT})"
+        from alliance_stats.plan import PlannedModel
 
-        def fit():
-            from alliance_stats.models import fit_mixed
-
-            return fit_mixed(formula, rows, family="gaussian")
-
-        res, why = _fit("the alliance model", fit, self.notes)
+        planned = PlannedModel(
+            name="alliance",
+            purpose=f"The course of {y} over sessions",
+            formula=formula,
+            outcome=y,
+            family="gaussian",
+            rows="attended sessions",
+            centring=centring
+            + (
+                " (full-course client means: this model describes the ratings, it predicts "
+                "nothing later)"
+                if x
+                else ""
+            ),
+            random_effects="therapist and client random intercepts",
+            identification="repeated ratings per client, several clients per therapist",
+            estimator="restricted maximum likelihood (REML)",
+        )
+        res = self._fit_planned(planned, rows, "the alliance model")
         if res is None:
-            sec.notes([f"Not available: {why}"])
+            sec.notes(["Not available (see Deviations)."])
             self.unavailable.append("the alliance growth model")
             return
         self.models["alliance"] = res
@@ -803,115 +833,130 @@ class _Build:
         sec.notes(res.notes)
 
     def dropout_model(self, data: pd.DataFrame) -> None:
-        from alliance_stats.prep import decompose, person_period
+        from alliance_stats.engagement import engagement_rows, planned_model
 
         cfg = self.cfg
         sec = self.sections["retention"]
         y = self.alliance
         if y is None:
             return
-        pp = person_period(data, cfg.outcome.definition, n=cfg.outcome.n)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pp = decompose(pp, y, by=schema.CLIENT)
-        pp["period_c"] = pp["period"] - 1
-        sd_w = float(pp[f"{y}_cwc"].std())
-        cm = pp.groupby(schema.CLIENT)[f"{y}_cm"].first()
-        mu_b, sd_b = float(cm.mean()), float(cm.std())
-        pp["alliance_within_sd"] = pp[f"{y}_cwc"] / sd_w
-        pp["alliance_between_sd"] = (pp[f"{y}_cm"] - mu_b) / sd_b
-        covs = [c for c in cfg.analysis.covariates if pd.api.types.is_numeric_dtype(pp[c])]
-        terms = ["period_c", "alliance_within_sd", "alliance_between_sd", *covs]
-        fixed = f"event ~ {' + '.join(terms)} + (1 | {schema.THERAPIST})"
-
-        def fit(formula):
-            def run():
-                from alliance_stats.models import fit_mixed
-
-                return fit_mixed(formula, pp, family="binomial")
-
-            return run
-
-        res, why = _fit("the dropout model", fit(f"{fixed} + (1 | {schema.CLIENT})"), self.notes)
-        if res is not None and not res.converged:
-            # With one event per client and a time trend, a client intercept is often not
-            # identified: the likelihood keeps rising as its variance grows. Say so and
-            # fall back to therapist intercepts only, rather than report a non-optimum.
-            simpler, why = _fit("the dropout model", fit(fixed), self.notes)
-            if simpler is not None and simpler.converged:
-                res = dataclasses.replace(
-                    simpler,
-                    notes=(
-                        "The model with client and therapist random intercepts did not "
-                        "converge (with one dropout per client and a session trend, the client "
-                        "variance is not identified); the model shown has therapist random "
-                        "intercepts only.",
-                        *simpler.notes,
-                    ),
-                )
+        covs = [c for c in cfg.analysis.covariates if c != y]
+        plan = cfg.plan
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rows, terms, info = engagement_rows(
+                    data, "dropout_hazard", [y], covs, definition=cfg.outcome.definition,
+                    n=cfg.outcome.n, lag=plan.lag, baseline=plan.baseline,
+                    baseline_df=plan.baseline_df,
+                )  # fmt: skip
+        except AllianceStatsError as err:
+            sec.notes([f"Discrete-time dropout model not available: {err}"])
+            self.unavailable.append("the discrete-time dropout model")
+            return
+        planned = planned_model(
+            "dropout_hazard", info, terms, cfg.outcome.definition, "dropout",
+            "The hazard of dropout after each attended session (discrete-time survival, one "
+            "row per session at risk)",
+        )  # fmt: skip
+        res = self._fit_planned(planned, rows, "the dropout model")
         if res is None:
-            sec.notes([f"Discrete-time dropout model not available: {why}"])
+            sec.notes(["Discrete-time dropout model not available (see Deviations)."])
             self.unavailable.append("the discrete-time dropout model")
             return
         self.models["dropout"] = res
         self.model_facts.append(
-            {
-                "purpose": "The hazard of dropout after each attended session (discrete-time "
-                "survival, one row per session at risk)",
-                "result": res,
-                "centring": f"{y} entered as its within-client part (person-mean centred) and "
-                "its between-client part (client mean, grand-mean centred), each in SD units "
-                f"(SD {sd_w:.2f} and {sd_b:.2f} points); period was centred at the first session",
-            }
+            {"purpose": planned.purpose, "result": res, "centring": planned.centring}
         )
+        labels = {
+            f"{y}_within": f"{y}, within client (per point above the client's running mean)",
+            f"{y}_between": f"{y}, between clients (running mean so far, per point)",
+            **{t: f"Baseline hazard, term {i + 1}" for i, t in enumerate(info["baseline_terms"])},
+        }
+        for c in info["split"]:
+            if c != y:
+                labels[f"{c}_within"] = f"{c}, within client (vs running mean)"
+                labels[f"{c}_between"] = f"{c}, between clients (running mean so far)"
         self.add_table(
             "retention",
             T.model_table(
                 res,
                 "Discrete-time dropout model (logistic mixed model, odds ratios)",
                 "dropout_model",
-                labels={
-                    "alliance_within_sd": f"{y}, within client (per SD)",
-                    "alliance_between_sd": f"{y}, between clients (per SD)",
-                    "period_c": "Session at risk (0 = first)",
-                },
+                labels=labels,
             ),
         )
         sec.notes(res.notes)
+        if plan.frailty_sensitivity:
+            frailty = planned_model(
+                "dropout_hazard_frailty", info, terms, cfg.outcome.definition,
+                "dropout_frailty", "Sensitivity: the dropout hazard with a client frailty",
+            )  # fmt: skip
+            sens = self._fit_planned(frailty, rows, "the frailty sensitivity model")
+            if sens is not None:
+                self.models["dropout_frailty"] = sens
+                self.model_facts.append(
+                    {
+                        "purpose": frailty.purpose + " (weakly identified)",
+                        "result": sens,
+                        "centring": "",
+                    }  # fmt: skip
+                )
+
+    def _fit_planned(self, planned, rows, label: str):
+        """Fit a planned model; record it in the plan and every deviation from it."""
+        from alliance_stats.plan import Deviation, fit_planned
+
+        self.plan_models.append(planned)
+        fitted, why = _fit(label, lambda: fit_planned(planned, rows), self.notes)
+        if fitted is None:
+            self.deviations.append(Deviation(planned.purpose, "not fitted", why))
+            return None
+        res, deviations = fitted
+        self.deviations += deviations
+        return res
 
     def strategies(self, data: pd.DataFrame) -> None:
         from alliance_stats import plots
+        from alliance_stats.plan import Deviation
 
         cfg = self.cfg.strategies
         sec = self.sections["strategies"]
         if not cfg.columns:
             sec.off("no strategies are configured (add [strategies] columns = [...]).")
             return
+        covariates = list(dict.fromkeys([*([self.alliance] if self.alliance else []),
+                                         *self.cfg.analysis.covariates]))  # fmt: skip
+        covariates = [c for c in covariates if c not in cfg.columns]
 
         def fit():
-            try:
-                from alliance_stats import strategy_effects
-            except ImportError:
-                from alliance_stats.strategies import strategy_effects
+            from alliance_stats.strategies import strategy_effects
+
             return strategy_effects(
                 data,
                 list(cfg.columns),
                 outcome=cfg.outcome,
                 adjust=cfg.adjust,
-                covariates=list(self.cfg.analysis.covariates),
+                covariates=covariates,
                 moderator=cfg.moderator,
                 definition=self.cfg.outcome.definition,
+                n=self.cfg.outcome.n,
                 alpha=cfg.alpha,
                 gee=cfg.sensitivity,
+                lag=self.cfg.plan.lag,
+                baseline=self.cfg.plan.baseline,
             )
 
         res, why = _fit("the strategy model", fit, self.notes)
         if res is None:
             sec.off(why)
             self.unavailable.append("strategy effects")
+            self.deviations.append(Deviation("The strategy model", "not fitted", why))
             return
         self.strategy = res
         self.models["strategies"] = res.model
+        self.plan_models += list(res.plan.models)
+        self.deviations += list(res.deviations)
         self.add_table("strategies", T.strategy_table(res))
         fig = self.new_figure("onehalf" if len(res.table) <= 8 else "double_tall")
         if len(res.table) > 8:
@@ -1111,6 +1156,8 @@ class _Build:
             min_cell=self.min_cell,
             versions=provenance.package_versions(),
             unavailable=self.unavailable,
+            plan=list(self.plan_models),
+            deviations=list(self.deviations),
         )
         self.methods_text = methods_paragraph(facts)
         self.sections["methods"].blocks.append(
@@ -1175,6 +1222,7 @@ class _Build:
             ("therapists", f"{self.n['therapists']:,}"),
             ("sessions attended", f"{self.n['attended']:,}"),
             ("dropped out", f"{self.dropout.mean():.1%}"),
+            ("deviations from the plan", f"{len(self.deviations)}"),
         ]
         return env.get_template("report.html.j2").render(
             title=self.cfg.study.title,
@@ -1184,6 +1232,7 @@ class _Build:
             sections=sections,
             simulated=simulated,
             keyfacts=keyfacts,
+            plan_status=plan_status(self.plan_models, self.deviations),
         )
 
     def write_pdf(self, html_text: str, path: Path) -> str:

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MethodsFacts", "methods_paragraph", "model_sentence", "random_terms"]
+__all__ = ["MethodsFacts", "methods_paragraph", "model_sentence", "plan_paragraphs",
+           "random_terms"]  # fmt: skip
 
 _ADJUST = {
     "holm": "Holm's step-down method",
@@ -50,6 +51,29 @@ class MethodsFacts:
     min_cell: int = 5
     versions: dict[str, str] = field(default_factory=dict)
     unavailable: list[str] = field(default_factory=list)
+    plan: list = field(default_factory=list)  # PlannedModel, in the order fitted
+    deviations: list = field(default_factory=list)  # Deviation
+
+
+def plan_paragraphs(plan: list, deviations: list) -> list[str]:
+    """The analysis plan (one paragraph per planned model) and the Deviations paragraph."""
+    out = []
+    if plan:
+        out.append(
+            "Analysis plan. The following models, their formulas, outcome definitions, "
+            "centring, random effects, estimator and multiplicity correction were fixed before "
+            "any model was fitted."
+        )
+        for i, m in enumerate(plan, 1):
+            out.append(f"Model {i}: {m.purpose}. " + "; ".join(m.lines()) + ".")
+    if deviations:
+        out.append("Deviations from the plan: " + " ".join(d.sentence() for d in deviations))
+    else:
+        out.append(
+            "Deviations from the plan: none (every planned model was fitted as planned, "
+            "converged and was not singular; no fallback or refit)."
+        )
+    return out
 
 
 def random_terms(formula: str) -> list[str]:
@@ -125,8 +149,9 @@ def methods_paragraph(f: MethodsFacts) -> str:
         parts.append(
             f"Therapist strategies ({s['n_strategies']} coded per session) entered one logistic "
             f"mixed model for '{s['outcome']}', each split into a within-client part (the "
-            "session's deviation from the client's own rate, person-mean centring; Curran & "
-            "Bauer, 2011) and a between-client part (the client's rate); "
+            "session's deviation from the client's running rate of the strategy so far) and a "
+            "between-client part (that running rate), so that no later session enters a row "
+            "(the person-mean split of Curran and Bauer, 2011, computed from the past only); "
             f"p-values of the {s['n_terms']} strategy terms were adjusted with "
             f"{_ADJUST.get(s['adjust'], s['adjust'])}"
             + (
@@ -143,6 +168,7 @@ def methods_paragraph(f: MethodsFacts) -> str:
         )
     if f.unavailable:
         parts.append("Not part of this report: " + "; ".join(f.unavailable) + ".")
+    parts += plan_paragraphs(f.plan, f.deviations)
     v = f.versions
     soft = ", ".join(
         f"{k} {v[k]}"

@@ -57,7 +57,9 @@ def figures_pdf(path: str | Path, *, title: str, date: str, note: str, methods: 
         intro += textwrap.wrap(note, 95) + [""]
         for para in methods.split("\n\n"):
             intro += textwrap.wrap(para, 95) + [""]
-        _text_page(pdf, intro[:_LINES_PER_PAGE], title=title)
+        for start in range(0, len(intro), _LINES_PER_PAGE):
+            _text_page(pdf, intro[start : start + _LINES_PER_PAGE],
+                       title=title if start == 0 else f"{title} (cont.)")  # fmt: skip
         for t in tables:
             lines = _table_lines(t)
             for start in range(0, len(lines), _LINES_PER_PAGE):

@@ -83,11 +83,19 @@ def test_methods_paragraph_matches_the_fitted_models(built):
     st = rp.strategy
     assert f"p-values of the {len(st.table)} strategy terms" in methods
     assert "Holm's step-down method" in methods
-    assert "person-mean centr" in methods
+    assert "running rate of the strategy so far" in methods
+    # the plan: every planned model's formula, then the Deviations paragraph
+    plan = [p for p in methods.split("\n\n") if p.startswith("Model ")]
+    assert len(plan) == 3
+    for res in rp.models.values():
+        assert f"formula: {res.formula}" in methods
+    assert "(1 | client)" not in rp.models["dropout"].formula
+    assert "Deviations from the plan: none" in methods
+    assert "All 3 planned models were fitted as planned" in html
     versions = rp.provenance["versions"]
     assert f"mixedlm {versions['mixedlm']}" in methods and f"pandas {versions['pandas']}" in methods
     first = methods.split("\n\n")[0]
-    assert "5,113 scheduled sessions" in first and "400 clients" in first
+    assert "4,894 scheduled sessions" in first and "400 clients" in first
     assert first.split(". ")[0] in html  # the same text is in the report
 
 

@@ -21,7 +21,9 @@ NULL = [s for s, v in EFFECTS.items() if v == 0]
 
 @pytest.fixture(scope="module")
 def teaching():
-    return als.datasets.load("teaching")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def teaching_result(teaching):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return strategy_effects(
-            teaching, ["validation", "offering_choices"], covariates=["resistance"]
+            teaching, ["validation", "offering_choices"], covariates=["wai_sr_total"]
         )
 
 
@@ -48,15 +50,51 @@ def test_table_has_within_and_between_rows_with_adjusted_p(teaching_result):
     np.testing.assert_allclose(t["p_adjusted"].to_numpy()[order], holm)
     np.testing.assert_allclose(t["odds_ratio"], np.exp(t["estimate"]))
     coefs = teaching_result.model.coefficients
-    assert t.loc[0, "estimate"] == coefs.loc["validation_cwc", "estimate"]
+    assert t.loc[0, "estimate"] == coefs.loc["validation_within", "estimate"]
+    assert t.loc[1, "estimate"] == coefs.loc["validation_between", "estimate"]
     assert t["gee_odds_ratio"].notna().all()
     assert "Holm" in " ".join(teaching_result.notes)
+    # per-row fit status, codebook labels, units and the per-10-points rescaling
+    assert t["converged"].all() and not t["singular"].any()
+    assert t["model"].eq("strategies").all()
+    assert t.loc[0, "label"] == "Validation" and t.loc[2, "label"] == "Offering choices"
+    between = t["component"] == "between"
+    assert t.loc[between, "unit"].str.contains("share of sessions so far").all()
+    np.testing.assert_allclose(t.loc[between, "or_per_10pp"],
+                               np.exp(0.1 * t.loc[between, "estimate"]))  # fmt: skip
+    assert t.loc[~between, "or_per_10pp"].isna().all()
 
 
-def test_teaching_truth_is_recovered_in_direction(teaching, teaching_result):
-    truth = als.datasets.truth("teaching")["strategy_dropout_log_or"]["validation"]
-    row = teaching_result.table.iloc[0]
-    assert truth < 0 and row["estimate"] < 0 and row["or_conf_high"] < 1
+def test_plan_is_recorded_before_fitting_and_deviations_are_empty(teaching_result):
+    plan = teaching_result.plan
+    (m,) = plan.models
+    assert m.formula == teaching_result.model.formula
+    assert "(1 | therapist)" in m.formula and "(1 | client)" not in m.formula
+    assert "period_ns1" in m.formula and "Holm" in m.multiplicity
+    assert teaching_result.deviations == ()
+    assert "Deviations from the plan: none." in teaching_result.summary()
+
+
+def test_teaching_truth_is_inside_the_interval(teaching_result):
+    truth = als.datasets.truth("teaching")["estimands"]["dropout_hazard"]
+    t = teaching_result.table.set_index("term")
+    for term in ("validation_within", "validation_between", "offering_choices_within"):
+        assert t.loc[term, "conf_low"] <= truth[term] <= t.loc[term, "conf_high"], term
+
+
+def test_attendance_outcome_separate_models_and_old_spelling(teaching):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        st = strategy_effects(teaching, ["validation", "offering_choices"],
+                              outcome="attended_next", separate=True, gee=False)  # fmt: skip
+    assert st.outcome == "attended_next"
+    assert st.table["model"].tolist() == ["strategy_validation"] * 2 + [
+        "strategy_offering_choices"] * 2  # fmt: skip
+    assert len(st.plan.models) == 2
+    assert all("(1 | client)" in m.formula for m in st.plan.models)
+    with pytest.warns(DeprecationWarning, match="dropout_event"):
+        old = strategy_effects(teaching, ["validation"], outcome="event", gee=False)
+    assert old.outcome == "dropout_event"
 
 
 def test_bh_adjustment_and_display(teaching):
@@ -89,6 +127,11 @@ def test_moderation_by_resistance_type(teaching):
         ({"strategies": ["gender"]}, "must hold numbers"),
         ({"strategies": ["validation"], "adjust": "bonferroni"}, "adjust must be"),
         ({"strategies": ["validation"], "outcome": "alliance"}, "outcome must be"),
+        ({"strategies": ["validation"], "outcome": "dropout"}, "inverse"),
+        ({"strategies": ["validation"], "lag": -1}, "lag"),
+        ({"strategies": ["validation", "validation"]}, "more than once"),
+        ({"strategies": ["validation"], "covariates": ["validation"]}, "both as strategies"),
+        ({"strategies": ["validation"], "baseline": "steps"}, "baseline"),
         ({"strategies": ["validation"], "alpha": 5}, "alpha"),
         ({"strategies": ["validation"], "covariates": ["nope"]}, "nope"),
         ({"strategies": ["validation"], "moderator": "nope"}, "nope"),
@@ -109,9 +152,11 @@ def test_planted_effects_are_recovered_over_20_seeds():
     """True non-null strategies significant and protective; nulls within the error rate.
 
     Design: 300 clients, up to 12 sessions, dropout near 45% (so there are enough events);
-    log OR -1.0 on the dropout hazard for two strategies, 0 for three. With Holm over 10
-    terms the family-wise error rate is at most 5%, so over 20 seeds x 6 null terms we
-    expect about 0-3 false positives; more than 6 would be very unlikely (p < .01).
+    within-client log OR -1.0 on the dropout hazard for two strategies, 0 for three (and 0
+    for every between part). With Holm over 10 terms the family-wise error rate is at most
+    5%, so over 20 seeds x 6 null terms we expect about 0-3 false positives; more than 6
+    would be very unlikely (p < .01). The model adjusts for the WAI-SR rating, which drives
+    dropout in the simulator.
     """
     hits = {s: 0 for s in NON_NULL}
     false_positives = 0
@@ -123,12 +168,12 @@ def test_planted_effects_are_recovered_over_20_seeds():
             seed=seed,
             dropout_share=0.45,
             strategy_dropout_log_or=EFFECTS,
+            strategy_dropout_between_log_or={},
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            st = strategy_effects(
-                study.sessions, list(EFFECTS), covariates=["resistance"], gee=False
-            )
+            data = als.score(study.sessions, "wai_sr", items="wai_{}")
+            st = strategy_effects(data, list(EFFECTS), covariates=["wai_sr_total"], gee=False)
         t = st.table.set_index(["strategy", "component"])
         for s in NON_NULL:
             row = t.loc[(s, "within")]

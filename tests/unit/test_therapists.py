@@ -91,16 +91,18 @@ def test_logistic_icc_uses_latent_scale():
     te = therapist_effects(fit_mixed(fx["formula"], pp, family="binomial"))
     assert "pi^2/3" in te.icc_definition
     ref, icc = _lme4_therapist(fx)
-    assert te.icc == pytest.approx(icc, abs=1e-6)  # therapist SD on its boundary
+    # the likelihood is flat along the therapist SD (see tests/reference/R/lme4_ranef.R)
+    assert te.icc == pytest.approx(icc, rel=1e-4)
     np.testing.assert_allclose(te.table["estimate"], ref["condval"], atol=2e-4)
-    assert any("estimated at 0" in n for n in te.notes)
+    assert not any("estimated at 0" in n for n in te.notes)  # an interior therapist SD
 
 
 def test_dropout_outcome_fits_hazard_on_person_period_rows():
     sim = als.simulate_study(n_therapists=10, clients_per_therapist=8, max_sessions=8, seed=2)
-    te = therapist_effects(sim.sessions, outcome="dropout")
+    te = therapist_effects(sim.sessions, outcome="dropout_event")
     assert te.family == "binomial"
-    assert te.formula == "event ~ period + (1 | therapist)"
+    assert te.formula == "dropout_event ~ period + (1 | therapist)"
+    assert therapist_effects(sim.sessions, outcome="dropout").formula == te.formula
     assert te.model.nobs == len(als.person_period(sim.sessions))
     assert "pi^2/3" in te.icc_definition
 

@@ -1,9 +1,9 @@
 # Time ONE lme4::glmer fit of the power-analysis model on one replicate of the default design.
 #
 # Run from the repository root:   Rscript tests/reference/R/power_lme4_timing.R
-# Reads  tests/reference/fixtures/power_default_pp.csv  (person-period rows of replicate 0 of
-#        alliance_stats.power_analysis() with its defaults, written by
-#        `python benchmarks/power.py --write-data`)
+# Reads  tests/reference/fixtures/power_hazard_pp.csv  (person-period rows of replicate 0 of
+#        alliance_stats.power_analysis() with its defaults, with the baseline spline and the
+#        running within/between columns, written by `python benchmarks/power.py --write-data`)
 # Writes tests/reference/fixtures/power_lme4_timing.json: the elapsed time of one fit (median
 #        of n_time fits, so start-up noise is not counted), the estimates, and versions.
 # benchmarks/power.py prints this time next to alliance_stats' time per replicate. simr's
@@ -16,8 +16,9 @@ suppressPackageStartupMessages({
 })
 
 fixture_dir <- file.path("tests", "reference", "fixtures")
-d <- read.csv(file.path(fixture_dir, "power_default_pp.csv"))
-f <- event ~ validation_cwc + validation_cm + (1 | therapist) + (1 | client)
+d <- read.csv(file.path(fixture_dir, "power_hazard_pp.csv"))
+terms <- setdiff(names(d), c("client", "therapist", "dropout_event"))
+f <- as.formula(paste("dropout_event ~", paste(terms, collapse = " + "), "+ (1 | therapist)"))
 n_time <- 5L
 fit <- function() glmer(f, data = d, family = binomial)  # lme4 defaults, as simr would refit
 times <- vapply(seq_len(n_time), function(i) system.time(suppressMessages(fit()))[["elapsed"]], 0)
@@ -27,9 +28,9 @@ out <- list(
   description = paste(
     "One lme4::glmer fit (Laplace, default control) of", paste(deparse(f), collapse = ""),
     "on person-period rows of replicate 0 of the default power design"),
-  data = "power_default_pp.csv",
+  data = "power_hazard_pp.csv",
   n_rows = nrow(d),
-  n_events = sum(d$event),
+  n_events = sum(d$dropout_event),
   lme4 = list(
     time_median_s = median(times),
     times_s = times,
