@@ -235,10 +235,17 @@ def engagement_rows(
     >>> terms[-2:]
     ['validation_within', 'validation_between']
     """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"data must be a session table (DataFrame); got {type(data).__name__}")
     if model not in CATALOGUE:
         raise InputError(f"model must be one of {sorted(CATALOGUE)}; got {model!r}")
     spec = CATALOGUE[model]
+    for name, value in (("exposures", exposures), ("covariates", covariates)):
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{name} must be a list of column names; got {value!r}")
     exposures, covariates = list(exposures), list(covariates)
+    if not exposures:
+        raise InputError("exposures must name at least one column (e.g. ['validation'])")
     if baseline not in BASELINES:
         raise InputError(f"baseline must be one of {BASELINES}; got {baseline!r}")
     codes = pd.factorize(data[schema.CLIENT])[0]
@@ -250,7 +257,6 @@ def engagement_rows(
         rows = prep.person_period(table, definition, n=n)
     else:
         rows = prep.retention_outcomes(table, definition, n=n)
-        rows = _with_period(rows)
         rows = rows[rows[schema.ATTENDED].astype(bool) & rows[spec.outcome].notna()]
         rows = rows.reset_index(drop=True)
         rows[spec.outcome] = rows[spec.outcome].astype(np.int64)
@@ -293,16 +299,6 @@ def _varies_within(data: pd.DataFrame, column: str, codes: np.ndarray) -> bool:
         return False
     spread = pd.Series(values.to_numpy(dtype=float, na_value=np.nan)).groupby(codes).nunique()
     return bool((spread > 1).any())
-
-
-def _with_period(data: pd.DataFrame) -> pd.DataFrame:
-    """``period``: attended sessions so far (this one included), as in person-period rows."""
-    order = np.lexsort((data[schema.SESSION].to_numpy(), pd.factorize(data[schema.CLIENT])[0]))
-    att = data[schema.ATTENDED].to_numpy(dtype=bool)[order].astype(np.int64)
-    codes = pd.factorize(data[schema.CLIENT])[0][order]
-    period = np.empty(len(data), dtype=np.int64)
-    period[order] = pd.Series(att).groupby(codes).cumsum().to_numpy()
-    return data.assign(**{prep.PERIOD: period})
 
 
 def centring_text(info: dict) -> str:

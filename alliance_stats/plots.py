@@ -469,7 +469,8 @@ def forest_plot(
         Columns; default ``odds_ratio, or_conf_low, or_conf_high`` when present, else
         ``estimate, conf_low, conf_high``.
     label : str, optional
-        Row-label column; default ``"strategy (component)"`` when those columns exist, else
+        Row-label column; default ``"label (component)"`` (or ``"strategy (component)"``)
+        when those columns exist, else
         ``term`` or the index.
     significant : str, optional
         Boolean column: filled markers when True, open when False.
@@ -513,7 +514,8 @@ def forest_plot(
         log = is_or
     if label is None:
         if {"strategy", "component"} <= set(t.columns):
-            labels = (t["strategy"].astype(str) + " (" + t["component"].astype(str) + ")").tolist()
+            names = t["label"] if "label" in t.columns else t["strategy"]
+            labels = (names.astype(str) + " (" + t["component"].astype(str) + ")").tolist()
         elif "term" in t.columns:
             labels = t["term"].astype(str).tolist()
         else:

@@ -208,6 +208,11 @@ def decompose(
     ``x_cwc = x_ti - x_cm`` (centred within client, the *within* part). Entering both in a
     model separates a client's session-to-session change from stable differences between clients.
 
+    The mean is over *all* of the client's sessions: right for models of the ratings themselves
+    (e.g. alliance over sessions), but not for a dropout hazard or a next-session outcome, where
+    it lets sessions after the period at risk predict it (look-ahead) and gives early dropouts
+    means from few sessions; use :func:`decompose_running` there.
+
     With ``detrend=True`` (Wang & Maxwell 2015) each client's series is first freed of its own
     linear trend in ``order``: an OLS line ``x_ti = a_i + b_i * t + e_ti`` is fitted per client to
     the available values, the detrended series is ``d_ti = x_ti - b_i * (t - tbar_i)`` with
@@ -592,8 +597,9 @@ def retention_outcomes(
     Returns
     -------
     DataFrame
-        A copy with ``attended_next``, ``dropout``, ``dropout_event``, ``returned``, ``event``
-        and ``retention_definition``.
+        A copy with ``attended_next``, ``dropout``, ``dropout_event``, ``returned``, ``event``,
+        ``retention_definition`` and ``period`` (attended sessions so far, this one included:
+        the discrete time of the hazard and attendance models).
 
     Examples
     --------
@@ -681,6 +687,7 @@ def retention_outcomes(
     out[RETURNED] = returned[inv]
     out[EVENT] = event[inv]
     out[RETENTION_DEFINITION] = pd.array([definition] * len(out), dtype="str")
+    out[PERIOD] = pd.Series(a.astype(np.int64)).groupby(c).cumsum().to_numpy()[inv]
     return out
 
 
@@ -726,7 +733,7 @@ def person_period(
     -------
     DataFrame
         The at-risk rows (all input columns) with the columns of :func:`retention_outcomes`
-        and ``period``, ordered by client and session, new index.
+        (``period`` among them), ordered by client and session, new index.
 
     Examples
     --------
@@ -742,7 +749,7 @@ def person_period(
     if definition == "next_session":
         raise InputError(
             f"{func}: definition 'next_session' is a row-level outcome, not a time to dropout; "
-            "use retention_outcomes(df, 'next_session') and model 'returned' directly, or choose "
+            "use retention_outcomes(df) and model 'attended_next' directly, or choose "
             "'unplanned_end' or 'dropout_before_n'"
         )
     out = retention_outcomes(
@@ -751,7 +758,7 @@ def person_period(
     codes, sess, att, order = _client_order(data, func, attended)
     out = out.iloc[order]
     codes, sess, att = codes[order], sess[order], att[order]
-    period = pd.Series(att.astype(np.int64)).groupby(codes).cumsum().to_numpy()
+    period = out[PERIOD].to_numpy()
     keep = att.copy()
     if definition == "dropout_before_n":
         keep &= period < n
@@ -764,7 +771,6 @@ def person_period(
             last[:-1] = codes[1:] != codes[:-1]
         completer_final = last & att  # last scheduled session attended: the planned end
         keep &= ~completer_final
-    out = out.assign(**{PERIOD: period})
     out = out[keep].reset_index(drop=True)
     out[EVENT] = out[EVENT].astype(np.int64)
     out[DROPOUT_EVENT] = out[DROPOUT_EVENT].astype(np.int64)

@@ -196,8 +196,17 @@ def recovery_study(
         raise InputError(f"n_reps must be a whole number >= 2; got {n_reps!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise InputError(f"n_jobs must be a whole number >= 1; got {n_jobs!r}")
+    from alliance_stats.simulate import STRATEGIES
+
     spec = SCENARIOS[scenario]
     design = dict(design or {})
+    unknown = [s for s in strategies if s not in STRATEGIES] if not isinstance(
+        strategies, str) else [strategies]  # fmt: skip
+    if unknown or not strategies:
+        raise InputError(
+            f"strategies must be a non-empty list of simulator strategies {list(STRATEGIES)}; "
+            f"got {strategies!r}"
+        )
     strategies = list(strategies)
     seeds = np.random.SeedSequence(seed).spawn(int(n_reps))
     if n_jobs == 1:

@@ -307,6 +307,11 @@ def strategy_effects(
         from alliance_stats.codebook import default_codebook
 
         codebook = default_codebook()
+    if not callable(getattr(codebook, "label", None)):
+        raise InputError(
+            "codebook must be a StrategyCodebook (als.default_codebook() or "
+            f"als.load_codebook('my_codes.toml')); got {type(codebook).__name__}"
+        )
     groups = [[s] for s in strategies] if separate else [strategies]
     fits = [
         _fit_one(data, group, outcome, covariates, moderator, definition, n, lag, baseline)

@@ -414,8 +414,9 @@ def strategy_table(st, name: str = "strategies") -> Table:
     t = st.table
     rows = []
     for r in t.itertuples(index=False):
+        flag = "" if (r.converged and not r.singular) else " \u2020"
         rows.append((
-            str(r.strategy).replace("_", " "),
+            str(r.label) + flag,
             str(r.component),
             fmt_num(r.odds_ratio),
             fmt_ci(r.or_conf_low, r.or_conf_high),
@@ -431,9 +432,16 @@ def strategy_table(st, name: str = "strategies") -> Table:
         name,
         f"Therapist strategies and {st.outcome} (logistic mixed model)",
         frame,
-        f"OR > 1 = higher odds of '{st.outcome}'. Within = session deviation from the client's "
-        f"own rate; between = the client's rate. p adjusted over {len(t)} terms ({adj}). "
-        "GEE OR = population-averaged sensitivity analysis.",
+        f"OR > 1 = higher odds of '{st.outcome}'. Within = the session with the strategy "
+        "against the client's running rate of it so far; between = that running rate, per unit "
+        "of the share of sessions (0 to 1; the OR per 10 percentage points is OR^0.1). No later "
+        f"session enters a row. p adjusted over {len(t)} terms ({adj}). GEE OR = "
+        "population-averaged sensitivity analysis."
+        + (
+            " \u2020 = from a fit that did not converge or was singular (see Deviations)."
+            if (~t["converged"] | t["singular"]).any()
+            else " Every fit converged, none singular."
+        ),
     )
 
 

@@ -184,3 +184,33 @@ def test_look_ahead_is_gone():
         assert t.loc[part, "conf_low"] < 0 < t.loc[part, "conf_high"], t.loc[part]
         assert t.loc[part, "p_value"] > 0.05
     assert t["converged"].all() and not t["singular"].any()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda d: engagement_rows("x.csv", "dropout_hazard", ["validation"]), "DataFrame"),
+        (lambda d: engagement_rows(d, "dropout_hazard", "validation"), "list of column"),
+        (lambda d: engagement_rows(d, "dropout_hazard", []), "at least one"),
+        (lambda d: engagement_rows(d, "dropout_hazard", ["validation"], baseline="x"), "baseline"),
+        (lambda d: engagement_rows(d, "dropout_hazard", ["validation"], baseline_df=0), ">= 1"),
+        (lambda d: als.recovery_study("nope", 2), "scenario"),
+        (lambda d: als.recovery_study(n_reps=1), "n_reps"),
+        (lambda d: als.recovery_study(n_reps=2, strategies=["nope"]), "simulator strategies"),
+        (lambda d: als.strategy_effects(d, ["validation"], codebook={}), "StrategyCodebook"),
+    ],
+)
+def test_bad_arguments_name_the_problem(study, call, message):
+    with pytest.raises(InputError, match=message):
+        call(study)
+
+
+def test_recovery_study_summarises_replicates():
+    r = als.recovery_study(n_reps=2, design={"n_therapists": 10, "clients_per_therapist": 6},
+                           strategies=["validation"])  # fmt: skip
+    t = r.table.set_index("term")
+    reps = r.replicates[r.replicates["term"] == "validation_within"]
+    assert t.loc["validation_within", "n"] == 2
+    assert t.loc["validation_within", "mean_estimate"] == pytest.approx(reps["estimate"].mean())
+    assert t.loc["validation_within", "truth"] == -0.3
+    assert "SIMULATED" in r.summary() and 0 <= r.family_wise_error <= 1
