@@ -267,7 +267,10 @@ def engagement_rows(
     if spec.outcome == prep.ATTENDED_NEXT:
         events = min(events, len(rows) - events)
     df = choose_baseline_df(period, events) if baseline_df is None else baseline_df
-    basis = baseline_basis(period, df, baseline)
+    if np.unique(period).size < 2:  # one period only: the intercept is the whole baseline
+        basis = pd.DataFrame(index=rows.index)
+    else:
+        basis = baseline_basis(period, df, baseline)
     rows = pd.concat([rows, basis], axis=1)
     centres = {}
     terms = list(basis.columns)
@@ -278,8 +281,13 @@ def engagement_rows(
         terms += [f"{col}{prep.WITHIN_SUFFIX}", between]
     terms += constant
     kind = "natural cubic spline" if baseline == "spline" else "piecewise-constant bands"
+    described = (
+        f"{kind} of the session at risk (period), {basis.shape[1]} df"
+        if basis.shape[1]
+        else "constant (every row is at the same period)"
+    )
     info = {
-        "baseline": f"{kind} of the session at risk (period), {df} df",
+        "baseline": described,
         "baseline_terms": list(basis.columns),
         "split": split,
         "constant": constant,

@@ -112,7 +112,8 @@ __all__ = [
     "simulate_study",
 ]
 
-#: Strategy columns the simulator writes (0/1 per attended session).
+#: Strategy columns the simulator writes (0/1 per attended session): codes of the default
+#: strategy codebook (alliance_stats.default_codebook()), whose labels the analyses show.
 STRATEGIES = (
     "validation",
     "open_questions",

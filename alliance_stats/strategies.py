@@ -347,7 +347,7 @@ def strategy_effects(
     planned = tuple(dataclasses.replace(f["planned"], multiplicity=multiplicity) for f in fits)
     model = fits[0]["model"]
     deviations = tuple(d for f in fits for d in f["deviations"])
-    notes = _notes(model, fits[0]["info"], outcome, adjust, len(table), separate, gee)
+    notes = _notes(model, fits[0], outcome, adjust, len(table), separate, gee)
     return StrategyResult(
         table=table[list(TABLE_COLUMNS)].reset_index(drop=True),
         model=model,
@@ -401,8 +401,11 @@ def _fit_one(data, strategies, outcome, covariates, moderator, definition, n, la
     table["model_notes"] = " | ".join(model.notes)
     predictors = [t for t in terms if t in rows.columns]
     gee = _gee(rows, outcome, predictors)
+    events = int(rows[outcome].sum())
+    if outcome == prep.ATTENDED_NEXT:
+        events = min(events, len(rows) - events)
     return {"table": table, "model": model, "gee": gee, "info": info, "planned": planned,
-            "deviations": deviations}  # fmt: skip
+            "deviations": deviations, "events": events}  # fmt: skip
 
 
 def _add_units(table: pd.DataFrame, binary: dict) -> None:
@@ -427,7 +430,8 @@ def _add_units(table: pd.DataFrame, binary: dict) -> None:
         table[col] = np.where(rescale, np.exp(0.1 * table[src]), np.nan)
 
 
-def _notes(model, info, outcome, adjust, n_terms, separate, gee) -> list[str]:
+def _notes(model, fit, outcome, adjust, n_terms, separate, gee) -> list[str]:
+    info = fit["info"]
     rows_kind = (
         "person-period rows, dropout_event = dropout after the session"
         if outcome == prep.DROPOUT_EVENT
@@ -452,6 +456,16 @@ def _notes(model, info, outcome, adjust, n_terms, separate, gee) -> list[str]:
             else "- none (unadjusted)."
         ),
     ]  # fmt: skip
+    n_fixed = len(model.coefficients)
+    if fit["events"] < 10 * n_fixed:
+        kind = "dropouts" if outcome == prep.DROPOUT_EVENT else "missed next sessions"
+        notes.append(
+            f"Few events per parameter: {fit['events']:,} {kind} for {n_fixed} fixed effects "
+            "(fewer than 10 each). Maximum-likelihood estimates, between-client ones above all, "
+            "then lie somewhat away from 0: in the recovery benchmark (60 dropouts, 14 fixed "
+            "effects) planted between-client log odds ratios came out 0.06-0.07 too large in "
+            "size, with intervals still covering at 95%."
+        )
     if separate:
         notes.append("One model per strategy (separate=True), each with the covariates.")
     notes += list(model.notes)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from alliance_stats.codebook import default_codebook
 from alliance_stats.files import atomic_write
 from alliance_stats.simulate import (
     RESISTANCE_TYPES,
@@ -131,8 +132,11 @@ def _column_docs(study: SimulatedStudy) -> list[tuple[str, str, str, str]]:
             "type of the resistance episode in the session",
         ),
     ]
+    codebook = default_codebook()
     for s in STRATEGIES:
-        docs.append((s, "float64", "0/1", f"strategy used in the session: {s.replace('_', ' ')}"))
+        entry = codebook.to_frame().set_index("code").loc[s]
+        docs.append((s, "float64", "0/1", f"strategy used in the session (codebook): "
+                     f"{entry['label']}: {entry['definition']}"))  # fmt: skip
     docs += [
         ("age", "float64", "18-80 years", "client age at intake (client-level, repeated)"),
         ("gender", "str", "female/male/non-binary", "client gender (client-level)"),

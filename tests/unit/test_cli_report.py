@@ -200,3 +200,53 @@ def test_fit_command(study, tmp_path):
     assert list(pd.read_csv(out)["term"]) == ["(Intercept)", "session"]
     bad = run("fit", "nope ~ session + (1 | client)", study / "small.csv")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_fit_help_examples_converge_and_write_their_status(tmp_path):
+    """The binomial example of `fit --help`, run as printed: converged, status in the CSV."""
+    help_text = run("fit", "--help").output
+    assert "dropout_event ~ period + wai_sr_total_within + wai_sr_total_between" in help_text
+    out = tmp_path / "coefs.csv"
+    formula = "dropout_event ~ period + wai_sr_total_within + wai_sr_total_between + (1|therapist)"
+    result = run(
+        "fit", formula, "--example", "--score", "wai_sr=wai_{}", "--person-period",
+        "--decompose-running", "wai_sr_total", "--family", "binomial", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    coefs = pd.read_csv(out)
+    assert coefs["converged"].all() and not coefs["singular"].any()
+    assert "WARNING" not in result.output
+
+
+def test_fit_flags_a_singular_fit_next_to_the_coefficients(study, tmp_path):
+    out = tmp_path / "coefs.csv"
+    # one event per client: a client intercept beside the therapist one is not identified
+    result = run(
+        "fit", "dropout_event ~ period + (1 | client) + (1 | therapist)", study / "small.csv",
+        "--person-period", "--family", "binomial", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    coefs = pd.read_csv(out)
+    flagged = (~coefs["converged"]) | coefs["singular"]
+    assert flagged.all()
+    assert "WARNING: the fit" in result.output
+
+
+def test_report_summary_box_names_a_deviation(study, tmp_path):
+    """A planned model that ends singular is a deviation: in the summary box and in Methods."""
+    from alliance_stats.config import load_config
+    from alliance_stats.report.builder import plan_status
+
+    cfg = load_config(study / "study.toml")
+    cfg = cfg.replace(plan={"frailty_sensitivity": True}, output={"formats": ("html",)})
+    rp = build_report(config=cfg, out=tmp_path / "rep")
+    frailty = rp.models["dropout_frailty"]
+    # one dropout per client: the frailty SD runs to the cap and the fit does not converge
+    assert not frailty.converged
+    html = rp.html.read_text()
+    box = html[html.index('class="plan-status"') :].split("</p>")[0]
+    assert "1 deviation(s) from the analysis plan (4 planned models)" in box
+    assert "client frailty: the fit did not converge" in box
+    assert "Deviations from the plan: none" not in rp.methods
+    assert "Deviations from the plan: Sensitivity: the dropout hazard" in rp.methods
+    assert plan_status([object()], []).startswith("All 1 planned models")

@@ -54,6 +54,9 @@ def test_table_has_within_and_between_rows_with_adjusted_p(teaching_result):
     assert t.loc[1, "estimate"] == coefs.loc["validation_between", "estimate"]
     assert t["gee_odds_ratio"].notna().all()
     assert "Holm" in " ".join(teaching_result.notes)
+    n_fixed = int(teaching_result.model.coefficients.shape[0])
+    assert any(n.startswith(f"Few events per parameter: 27 dropouts for {n_fixed} fixed")
+               for n in teaching_result.notes)  # fmt: skip
     # per-row fit status, codebook labels, units and the per-10-points rescaling
     assert t["converged"].all() and not t["singular"].any()
     assert t["model"].eq("strategies").all()
