@@ -137,6 +137,7 @@ def choose_baseline_df(periods: np.ndarray, n_events: int | None = None) -> int:
     >>> choose_baseline_df(np.arange(1, 16))
     3
     """
+    periods = np.asarray(periods, dtype=float)
     distinct = int(np.unique(periods[np.isfinite(periods)]).size)
     df = min(4, max(1, distinct // 4))
     if n_events is not None:

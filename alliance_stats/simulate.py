@@ -947,6 +947,10 @@ def estimands(params: StudyParameters | None = None) -> dict[str, dict[str, floa
     -0.3
     """
     p = StudyParameters() if params is None else params
+    if not isinstance(p, StudyParameters):
+        raise InputError(
+            f"'params' must be a StudyParameters instance or None, got {type(p).__name__}."
+        )
     hazard = {}
     attendance = {}
     for code in STRATEGIES:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import alliance_stats as als
 from alliance_stats import schema
 from alliance_stats.errors import InputError
 from alliance_stats.simulate import (
@@ -297,3 +298,41 @@ def test_params_object_and_overrides():
     assert s.parameters.dropout_share == 0.3 and s.parameters.no_show_rate == 0.0
     assert s.truth["strategy_dropout_log_or"]["offering_choices"] == -0.4
     assert "no_show_rate" in StudyParameters.describe()["name"].tolist()
+
+
+def test_truth_estimands_are_the_generating_coefficients():
+    from alliance_stats.simulate import estimands
+
+    p = StudyParameters(strategy_dropout_log_or={"validation": -0.4},
+                        strategy_dropout_between_log_or={"validation": -0.2},
+                        client_dropout_var=0.3)  # fmt: skip
+    e = estimands(p)
+    hazard, attendance = e["dropout_hazard"], e["next_session_attendance"]
+    assert hazard["validation_within"] == -0.4 and hazard["validation_between"] == -0.2
+    assert hazard["feedback_checkin_within"] == 0.0  # unlisted strategies are null
+    assert hazard["client_variance"] == 0.3 and hazard["wai_sr_total_within"] == -0.07
+    assert attendance["validation_within"] == 0.25 and attendance["client_variance"] == 0.5
+    study = simulate_study(n_therapists=3, clients_per_therapist=2, max_sessions=4, params=p)
+    assert study.truth["estimands"] == e
+    with pytest.raises(InputError, match="StudyParameters"):
+        estimands({"dropout_share": 0.2})
+
+
+def test_no_dropout_when_dropout_share_is_zero():
+    study = simulate_study(n_therapists=4, clients_per_therapist=5, max_sessions=6, seed=2,
+                           dropout_share=0.0)  # fmt: skip
+    assert study.truth["realised"]["dropout_share"] == 0.0
+    last = study.sessions.groupby("client").tail(1)
+    assert last["attended"].all()  # every course ends attended (a make-up after a missed end)
+
+
+def test_no_show_rate_and_its_client_variance():
+    """About no_show_rate of a staying client's next sessions are missed, more for some clients."""
+    study = simulate_study(n_therapists=30, clients_per_therapist=10, seed=4, dropout_share=0.0)
+    rows = als.retention_outcomes(study.sessions)
+    rows = rows[rows["attended_next"].notna()]
+    missed = 1 - rows["attended_next"]
+    assert missed.mean() == pytest.approx(0.08, abs=0.02)
+    per_client = missed.groupby(rows["client"]).mean()
+    # binomial spread alone would give an SD near sqrt(.08 * .92 / 14) = .07
+    assert per_client.std() > 0.09
