@@ -67,7 +67,7 @@ fit_one <- function(name, rows, outcome, random, df) {
   fx <- list(
     model = name, formula = deparse1(f), data = "datasets/clinic.csv.gz (rows built in R)",
     versions = versions,
-    tolerance = list(fixef_abs = 2e-3, se_rel = 2e-2, loglik_abs = 2e-3, sd_abs = 5e-3),
+    tolerance = list(fixef_abs = 1e-4, se_rel = 1e-3, loglik_abs = 1e-4, sd_abs = 1e-4),
     nobs = nobs(m), n_events = sum(rows[[outcome]] == (outcome == "dropout_event")),
     loglik = as.numeric(logLik(m)), singular = isSingular(m),
     conv_messages = as.list(m@optinfo$conv$lme4$messages),
