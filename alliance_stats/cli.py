@@ -10,10 +10,12 @@ import functools
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 
-from alliance_stats.errors import AllianceStatsError
+from alliance_stats.errors import AllianceStatsError, InputError
+from alliance_stats.files import atomic_write, check_not_an_input
 
 EXAMPLE_DATASET = "clinic"
 
@@ -110,11 +112,12 @@ def validate(file, example, mapping, missing_codes, fmt, sheet, problems_out, ma
     import dataclasses
 
     from alliance_stats import datasets
-    from alliance_stats.files import atomic_write
     from alliance_stats.validation import validate_sessions
 
     if example == bool(file):
         raise click.UsageError("give a FILE to validate, or --example (not both)")
+    if problems_out:
+        check_not_an_input(problems_out, [file], "--problems")
     source = datasets.path(EXAMPLE_DATASET) if example else file
     options = {"format": fmt, "sheet": _parse_code(sheet) if sheet else None}
     report = validate_sessions(
@@ -161,9 +164,10 @@ def simulate(out, truth_out, therapists, clients_per_therapist, max_sessions, se
     Example:
       alliance-stats simulate --seed 7 --out simulated.csv --truth truth.json
     """
-    from alliance_stats.files import atomic_write
     from alliance_stats.simulate import simulate_study
 
+    if truth_out and Path(truth_out).resolve() == Path(out).resolve():
+        raise InputError(f"--truth and --out both name '{out}': give the truth its own file")
     study = simulate_study(
         n_therapists=therapists,
         clients_per_therapist=clients_per_therapist,
@@ -241,11 +245,11 @@ def score(file, example, instruments, items, mapping, missing_codes, out):
       alliance-stats score --example --instrument wai_sr --items "wai_{}" --out scored.csv
       alliance-stats score sessions.csv --instrument srs --items "srs_{}" --out scored.csv
     """
-    from alliance_stats.files import atomic_write
     from alliance_stats.scoring import score as score_fn
 
     if items and len(items) != len(instruments):
         raise click.UsageError("give one --items per --instrument (or none for the defaults)")
+    check_not_an_input(out, [file], "--out")
     df = _read_for_command(file, example, mapping, missing_codes)
     for k, name in enumerate(instruments):
         df = score_fn(df, name, items=items[k] if items else None)
@@ -321,7 +325,6 @@ def fit(formula, file, example, family, ml, scores, person_period, running, deco
     """
     import warnings
 
-    from alliance_stats.files import atomic_write
     from alliance_stats.prep import decompose, decompose_running
     from alliance_stats.prep import person_period as to_person_period
     from alliance_stats.scoring import score as score_fn
@@ -332,6 +335,8 @@ def fit(formula, file, example, family, ml, scores, person_period, running, deco
         raise AllianceStatsError(
             f"model fitting is not available in this installation ({err})"
         ) from None
+    if out:
+        check_not_an_input(out, [file], "--out")
     df = _read_for_command(file, example, mapping, missing_codes)
     for spec in scores:
         name, _, pattern = spec.partition("=")

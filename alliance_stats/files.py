@@ -1,4 +1,6 @@
-"""Writing output files atomically: a reader never sees a half-written file."""
+"""Writing outputs safely: atomically (a reader never sees a half-written file), and never over
+or around an input (an output path that is an input file, or a folder holding one, is refused).
+"""
 
 from __future__ import annotations
 
@@ -41,3 +43,44 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_not_an_input(output: str | os.PathLike, inputs, option: str, folder: bool = False):
+    """Refuse an output that would replace an input file (or, for a folder, hold one).
+
+    ``inputs`` are the files the command reads (data, configuration); missing ones are
+    ignored. ``option`` names the command-line option or argument in the message.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> data = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = data.write_text("client\\n1\\n")
+    >>> check_not_an_input(data.with_name("problems.csv"), [data], "--problems")  # fine
+    >>> check_not_an_input(data, [data], "--problems")
+    Traceback (most recent call last):
+    ...
+    alliance_stats.errors.InputError: --problems '...s.csv' is an input file of this command: ...
+    """
+    out = Path(output)
+    for item in inputs:
+        if item is None:
+            continue
+        src = Path(item)
+        if _same(out, src) or out.resolve() == src.resolve():
+            raise InputError(
+                f"{option} '{out}' is an input file of this command: writing it would destroy "
+                "your data; choose another output path"
+            )
+        if folder and src.resolve().is_relative_to(out.resolve()):
+            raise InputError(
+                f"{option} '{out}' holds an input of this command ('{src}'): replacing the "
+                "folder would delete it; choose a folder for the output only"
+            )

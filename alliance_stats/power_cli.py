@@ -96,6 +96,10 @@ def run_design_file(path, out, *, overrides=None, progress=True):
         raise InputError(f"[run] has unknown key(s) {bad}; allowed: {sorted(_RUN_KEYS)}")
     run.update({k: v for k, v in (overrides or {}).items() if v is not None})
     run["progress"] = progress
+    from alliance_stats.files import check_not_an_input
+
+    for name in ("power.csv", "replicates.csv", "power_curve.png"):
+        check_not_an_input(Path(out) / name, [path, run.get("checkpoint")], "--out")
     curve = cfg.get("curve")
     if curve is not None:
         extra = sorted(set(curve) - {"over", "values"})

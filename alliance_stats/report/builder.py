@@ -211,7 +211,36 @@ def _resolve_config(config) -> StudyConfig:
     )
 
 
-def _check_out(out: Path) -> None:
+#: The file a report folder's files are listed in: only such a folder is ever replaced.
+REPORT_MANIFEST = ".alliance_stats_report.json"
+
+
+def _input_paths(df, cfg: StudyConfig) -> list[Path]:
+    """The files a report run reads: the data file and the configuration file."""
+    paths = []
+    if isinstance(df, (str, os.PathLike)):
+        paths.append(Path(df))
+    elif df is None and cfg.data.path is not None:
+        paths.append(cfg.data_path())
+    if cfg.source not in ("<dict>", "<defaults>") and Path(cfg.source).is_file():
+        paths.append(Path(cfg.source))
+    return paths
+
+
+def _files_not_written_by_us(out: Path) -> list[str] | None:
+    """Files in an earlier report folder that its manifest does not list (None: no manifest)."""
+    try:
+        written = set(json.loads((out / REPORT_MANIFEST).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    found = (p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir())
+    return sorted(f for f in found if f not in written and f != REPORT_MANIFEST)
+
+
+def _check_out(out: Path, inputs: list[Path]) -> None:
+    from alliance_stats.files import check_not_an_input
+
+    check_not_an_input(out, inputs, "the report folder (--out)", folder=True)
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise InputError(
@@ -231,11 +260,22 @@ def _check_out(out: Path) -> None:
     if out.exists():
         if not out.is_dir():
             raise InputError(f"'{out}' exists and is a file; --out must name a folder")
-        if any(out.iterdir()) and not (out / "provenance.json").is_file():
-            raise InputError(
-                f"'{out}' exists and is not an alliance_stats report folder (no "
-                "provenance.json); choose a new or empty folder so no file of yours is replaced"
-            )
+        if any(out.iterdir()):
+            extra = _files_not_written_by_us(out)
+            if extra is None:
+                raise InputError(
+                    f"'{out}' is not empty and is not a report folder alliance_stats wrote (no "
+                    f"{REPORT_MANIFEST}); choose a new or empty folder so no file of yours is "
+                    "replaced"
+                )
+            if extra:
+                shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5
+                                                 else "")  # fmt: skip
+                raise InputError(
+                    f"the report folder '{out}' holds {len(extra)} file(s) alliance_stats did "
+                    f"not write ({shown}); a re-run would delete them: move them out of the "
+                    "folder, or choose another --out"
+                )
         if not os.access(out, os.W_OK | os.X_OK):
             raise InputError(f"cannot replace '{out}': it is not writable")
 
@@ -399,7 +439,9 @@ def build_report(
         item columns, no strategies.
     out : path, optional
         Output folder (default the configuration's ``[output] folder``). Must be new, empty,
-        or an earlier report folder (which is replaced as a whole).
+        or an earlier report folder holding only the files alliance_stats wrote there (listed
+        in its ``.alliance_stats_report.json``); it is replaced as a whole. A folder that
+        holds the data or the configuration file is refused.
     progress : callable, optional
         Called with a short message at the start and end of each step (the CLI prints them).
 
@@ -423,7 +465,7 @@ def build_report(
     """
     cfg = _resolve_config(config)
     out_path = Path(out) if out is not None else Path(cfg.output.folder)
-    _check_out(out_path)
+    _check_out(out_path, _input_paths(df, cfg))
     steps = _Steps(progress)
     state = _Build(cfg, steps)
     with steps.step("read and validate data"):
@@ -572,6 +614,12 @@ class _Build:
         if "html" not in cfg.output.formats and html_path is not None:
             html_path.unlink()
             html_path = None
+        written = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                         if not p.is_dir())  # fmt: skip
+        (staging / REPORT_MANIFEST).write_text(
+            json.dumps({"written_by": "alliance_stats", "files": written}, indent=1) + "\n",
+            encoding="utf-8",
+        )
         sections = pd.DataFrame(
             [(s.id, s.title, s.status) for s in self.sections.values()],
             columns=["id", "title", "status"],

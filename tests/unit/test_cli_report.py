@@ -1,6 +1,7 @@
 """`alliance-stats report|score|fit`: exit 0 on good input, 2 with one message on bad input,
 no half-written output, byte-identical tables on re-runs."""
 
+import json
 import os
 import sys
 
@@ -153,7 +154,7 @@ def test_report_unwritable_output_folder(study):
     existing.mkdir()
     (existing / "thesis.docx").write_text("precious")
     result = run("report", "--config", study / "study.toml", "--out", existing, "-q")
-    assert result.exit_code == 2 and "not an alliance_stats report folder" in result.output
+    assert result.exit_code == 2 and "not a report folder alliance_stats wrote" in result.output
     assert (existing / "thesis.docx").read_text() == "precious"
 
 
@@ -250,3 +251,70 @@ def test_report_summary_box_names_a_deviation(study, tmp_path):
     assert "Deviations from the plan: none" not in rp.methods
     assert "Deviations from the plan: Sensitivity: the dropout hazard" in rp.methods
     assert plan_status([object()], []).startswith("All 1 planned models")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", "{data}", "--problems", "{data}"),
+        ("score", "{data}", "--instrument", "wai_sr", "--items", "wai_{{}}", "--out", "{data}"),
+        ("fit", "wai_sr_total ~ session + (1 | client)", "{data}", "--score", "wai_sr=wai_{{}}",
+         "--out", "{data}"),
+    ],
+)  # fmt: skip
+def test_an_output_option_never_overwrites_the_input(study, tmp_path, args):
+    data = tmp_path / "s.csv"
+    data.write_bytes((study / "small.csv").read_bytes())
+    before = data.read_bytes()
+    result = run(*(a.format(data=data) for a in args))
+    assert result.exit_code == 2, result.output
+    assert "is an input file of this command" in result.output
+    assert "Traceback" not in result.output
+    assert data.read_bytes() == before
+
+
+def test_report_refuses_a_folder_that_holds_its_data_or_config(study, tmp_path):
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    (folder / "small.csv").write_bytes((study / "small.csv").read_bytes())
+    (folder / "study.toml").write_text((study / "study.toml").read_text())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = run("report", "--config", folder / "study.toml", "--out", folder)
+    assert result.exit_code == 2, result.output
+    assert "holds an input of this command" in result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_report_rerun_keeps_files_a_user_added(good_run, study):
+    _, out = good_run
+    note = out / "my_notes.txt"
+    note.write_text("do not delete")
+    try:
+        result = run("report", "--config", study / "study.toml", "--out", out)
+        assert result.exit_code == 2, result.output
+        assert "holds 1 file(s) alliance_stats did not write (my_notes.txt)" in result.output
+        assert note.read_text() == "do not delete" and (out / "report.html").is_file()
+    finally:
+        note.unlink()
+    listed = json.loads((out / ".alliance_stats_report.json").read_text())["files"]
+    assert "report.html" in listed and "tables/descriptives.csv" in listed
+
+
+def test_report_refuses_a_non_empty_folder_it_did_not_write(study, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "provenance.json").write_text("{}")  # looks like a report, but no manifest
+    result = run("report", "--config", study / "study.toml", "--out", folder)
+    assert result.exit_code == 2 and "not a report folder alliance_stats wrote" in result.output
+    assert (folder / "provenance.json").read_text() == "{}"
+
+
+def test_simulate_and_power_outputs_do_not_overwrite_other_files(tmp_path):
+    same = tmp_path / "s.csv"
+    result = run("simulate", "--out", same, "--truth", same)
+    assert result.exit_code == 2 and "give the truth its own file" in result.output
+    design = tmp_path / "power.csv"  # a design file named like an output
+    design.write_text("[design]\nn_therapists = 4\n")
+    result = run("power", "--design", design, "--out", tmp_path, "--n-sims", "2", "-q")
+    assert result.exit_code == 2 and "is an input file of this command" in result.output
+    assert design.read_text() == "[design]\nn_therapists = 4\n"
