@@ -29,7 +29,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -43,7 +42,7 @@ import pandas as pd
 from alliance_stats import schema
 from alliance_stats.config import StudyConfig, load_config
 from alliance_stats.errors import AllianceStatsError, DataValidationError, InputError
-from alliance_stats.report import privacy, provenance
+from alliance_stats.report import output, privacy, provenance
 from alliance_stats.report import tables as T
 from alliance_stats.report.methods import MethodsFacts, methods_paragraph
 
@@ -211,10 +210,6 @@ def _resolve_config(config) -> StudyConfig:
     )
 
 
-#: The file a report folder's files are listed in: only such a folder is ever replaced.
-REPORT_MANIFEST = ".alliance_stats_report.json"
-
-
 def _input_paths(df, cfg: StudyConfig) -> list[Path]:
     """The files a report run reads: the data file and the configuration file."""
     paths = []
@@ -225,78 +220,6 @@ def _input_paths(df, cfg: StudyConfig) -> list[Path]:
     if cfg.source not in ("<dict>", "<defaults>") and Path(cfg.source).is_file():
         paths.append(Path(cfg.source))
     return paths
-
-
-def _files_not_written_by_us(out: Path) -> list[str] | None:
-    """Files in an earlier report folder that its manifest does not list (None: no manifest)."""
-    try:
-        written = set(json.loads((out / REPORT_MANIFEST).read_text(encoding="utf-8"))["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    found = (p.relative_to(out).as_posix() for p in out.rglob("*") if not p.is_dir())
-    return sorted(f for f in found if f not in written and f != REPORT_MANIFEST)
-
-
-def _check_out(out: Path, inputs: list[Path]) -> None:
-    from alliance_stats.files import check_not_an_input
-
-    check_not_an_input(out, inputs, "the report folder (--out)", folder=True)
-    parent = out.parent if str(out.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise InputError(
-            f"cannot write the report to '{out}': '{parent}' is a file, not a folder "
-            "(choose another --out)"
-        )
-    if not parent.is_dir():
-        raise InputError(
-            f"cannot write the report to '{out}': the folder '{parent}' does not exist "
-            "(create it, or choose another --out)"
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(
-            f"cannot write the report to '{out}': the folder '{parent}' is not writable "
-            "(choose another --out)"
-        )
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(f"'{out}' exists and is a file; --out must name a folder")
-        if any(out.iterdir()):
-            extra = _files_not_written_by_us(out)
-            if extra is None:
-                raise InputError(
-                    f"'{out}' is not empty and is not a report folder alliance_stats wrote (no "
-                    f"{REPORT_MANIFEST}); choose a new or empty folder so no file of yours is "
-                    "replaced"
-                )
-            if extra:
-                shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5
-                                                 else "")  # fmt: skip
-                raise InputError(
-                    f"the report folder '{out}' holds {len(extra)} file(s) alliance_stats did "
-                    f"not write ({shown}); a re-run would delete them: move them out of the "
-                    "folder, or choose another --out"
-                )
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise InputError(f"cannot replace '{out}': it is not writable")
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rmdir(old)
-        os.replace(out, old)
-    try:
-        os.replace(staging, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _load_data(df, cfg: StudyConfig):
@@ -465,19 +388,32 @@ def build_report(
     """
     cfg = _resolve_config(config)
     out_path = Path(out) if out is not None else Path(cfg.output.folder)
-    _check_out(out_path, _input_paths(df, cfg))
+    if out_path.is_symlink():  # write where the link points; the link stays
+        out_path = out_path.resolve()
+    recovered = output.recover(out_path)
+    output.check_out(out_path, _input_paths(df, cfg))
     steps = _Steps(progress)
     state = _Build(cfg, steps)
+    for sentence in recovered:
+        state.notes.append(sentence)
+        if progress:
+            progress(f"note: {sentence}")
     with steps.step("read and validate data"):
         data, vrep, label, sha = _load_data(df, cfg)
         if len(data) == 0:
             raise InputError("the data has no rows: nothing to report")
         _check_columns(data, cfg)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.tmp-", dir=out_path.parent or "."))
+    staging = output.staging_folder(out_path)
     try:
         report = state.run(data, vrep, label, sha, staging, out_path)
         with steps.step("move into place"):
-            _swap_into_place(staging, out_path)
+            output.swap_into_place(staging, out_path)
+    except OSError as err:  # a full disk, a permission changed mid-run
+        shutil.rmtree(staging, ignore_errors=True)
+        raise AllianceStatsError(
+            f"could not write the report to '{out_path}' ({err.strerror or err}); nothing was "
+            "replaced: an earlier report there is unchanged. Free space or choose another --out"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -614,12 +550,7 @@ class _Build:
         if "html" not in cfg.output.formats and html_path is not None:
             html_path.unlink()
             html_path = None
-        written = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
-                         if not p.is_dir())  # fmt: skip
-        (staging / REPORT_MANIFEST).write_text(
-            json.dumps({"written_by": "alliance_stats", "files": written}, indent=1) + "\n",
-            encoding="utf-8",
-        )
+        output.write_manifest(staging)
         sections = pd.DataFrame(
             [(s.id, s.title, s.status) for s in self.sections.values()],
             columns=["id", "title", "status"],
