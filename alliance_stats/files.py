@@ -15,7 +15,8 @@ from alliance_stats.errors import InputError
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it into place.
 
-    On any error the temporary file is removed and ``path`` is left as it was.
+    On any error the temporary file is removed and ``path`` is left as it was; an ``OSError``
+    (a full disk, a permission) becomes an :class:`~alliance_stats.InputError` naming the path.
 
     Examples
     --------
@@ -39,6 +40,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
+    except OSError as err:  # a full disk, a permission changed: the old file stays
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"could not write '{target}' ({err.strerror or err}); nothing was replaced. Free "
+            "space or choose another path"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -106,3 +106,19 @@ def test_a_killed_run_is_cleaned_up_by_the_next(small, tmp_path):
     report = build_report(config=_config(small), out=out)
     assert not list(tmp_path.glob(".rep.*"))
     assert any("left by a stopped run" in n for n in report.notes)
+
+
+def test_atomic_write_turns_a_full_disk_into_a_clear_error(tmp_path):
+    from alliance_stats.files import atomic_write
+
+    target = tmp_path / "problems.csv"
+    target.write_text("old")
+
+    def full(path):
+        path.write_text("partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(als.InputError, match=r"could not write .*No space left.*nothing was"):
+        atomic_write(target, full)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["problems.csv"]
