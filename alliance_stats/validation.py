@@ -660,21 +660,28 @@ def _canonical_table(out: dict[str, pd.Series], order: _Order) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+#: The largest session number taken as one (larger ones, such as 1e20, are reported).
+MAX_SESSION = 10_000
+
+
 def _check_session(values: pd.Series, keep, found, distinct=None) -> pd.Series:
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
-        arr = values.to_numpy()  # whole numbers already: only the lower bound to check
-        bad = (arr < 1) & keep
+        arr = values.to_numpy()  # whole numbers already: only the bounds to check
+        bad = ((arr < 1) | (arr > MAX_SESSION)) & keep
     else:
         arr = _parse_numbers(values, distinct).to_numpy()
         with np.errstate(invalid="ignore"):
-            bad = (~np.isfinite(arr) | (arr < 1) | (np.mod(arr, 1) != 0)) & keep
+            bad = (
+                ~np.isfinite(arr) | (arr < 1) | (arr > MAX_SESSION) | (np.mod(arr, 1) != 0)
+            ) & keep
     found.add(
         "error",
         "session_number",
         np.flatnonzero(bad),
         schema.SESSION,
         values,
-        "session must be a whole number from 1 up (1 = first scheduled session)",
+        f"session must be a whole number from 1 to {MAX_SESSION:,} (1 = first scheduled "
+        "session)",
     )
     if arr.dtype.kind in "iu" and not bad.any():
         return values.astype("int64")

@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -188,3 +189,23 @@ def test_ids_with_stray_spaces_are_one_client():
     assert table["client"].tolist() == ["a", "a"]
     assert table["therapist"].tolist() == ["t", "t"]
     assert table["attended"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize("session", [1e20, 9223372036854775808, 10_001])
+def test_huge_session_numbers_are_reported_not_wrapped(session):
+    df = pd.DataFrame({"client": ["a", "a"], "therapist": "t", "session": [1, session],
+                       "attended": [True, True]})  # fmt: skip
+    rep = als.validate_sessions(df)
+    errors = rep.errors
+    assert not rep.ok and (errors["rule"] == "session_number").sum() == 1
+    assert "1 to 10,000" in errors["message"].iloc[0]
+
+
+def test_an_unsigned_session_column_is_checked_not_dropped():
+    df = pd.DataFrame({"client": ["a"] * 4, "therapist": "t",
+                       "session": np.array([1, 2, 3, 2**63 + 5], dtype=np.uint64),
+                       "attended": True})  # fmt: skip
+    rep = als.validate_sessions(df)
+    assert (rep.errors["rule"] == "session_number").sum() == 1
+    ok = als.read_sessions(df.iloc[:3])
+    assert len(ok) == 3 and ok["session"].dtype == "int64"

@@ -54,14 +54,14 @@ def _id(value) -> str | None:
 
 
 def _session(value) -> int | None:
-    """The session number, or None when it is missing or not a whole number from 1 up."""
+    """The session number, or None when it is missing or not a whole number from 1 to 10,000."""
     if _missing(value):
         return None
     try:
         number = float(value.strip() if isinstance(value, str) else value)
     except ValueError:
         return None
-    if math.isfinite(number) and number >= 1 and number == int(number):
+    if math.isfinite(number) and 1 <= number <= 10_000 and number == int(number):
         return int(number)
     return None
 
