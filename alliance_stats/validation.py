@@ -620,7 +620,7 @@ def check(
             continue
         out[column] = _check_other(frame[column], column in forced, keep, found, distinct[column])
 
-    for column, (low, high) in (ranges or {}).items():
+    for column, (low, high) in _checked_ranges(ranges).items():
         if column not in out:
             raise InputError(f"ranges names column '{column}' that the table does not have")
         values = out[column]
@@ -660,6 +660,28 @@ def _canonical_table(out: dict[str, pd.Series], order: _Order) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def _checked_ranges(ranges) -> dict[str, tuple[float, float]]:
+    """``ranges`` as ``{column: (low, high)}`` with numbers, or an InputError saying why not."""
+    if ranges is None:
+        return {}
+    example = "e.g. ranges={'wai_1': (1, 5)}"
+    if not isinstance(ranges, Mapping):
+        raise InputError(f"ranges must map column names to (low, high), {example}; got {ranges!r}")
+    out = {}
+    for column, bounds in ranges.items():
+        ok = isinstance(bounds, (tuple, list)) and len(bounds) == 2 and all(
+            isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool)
+            for b in bounds
+        )  # fmt: skip
+        if not ok or not bounds[0] <= bounds[1]:
+            raise InputError(
+                f"ranges[{column!r}] must be two numbers (low, high) with low <= high, "
+                f"{example}; got {bounds!r}"
+            )
+        out[str(column)] = (float(bounds[0]), float(bounds[1]))
+    return out
+
+
 #: The largest session number taken as one (larger ones, such as 1e20, are reported).
 MAX_SESSION = 10_000
 
@@ -680,8 +702,7 @@ def _check_session(values: pd.Series, keep, found, distinct=None) -> pd.Series:
         np.flatnonzero(bad),
         schema.SESSION,
         values,
-        f"session must be a whole number from 1 to {MAX_SESSION:,} (1 = first scheduled "
-        "session)",
+        f"session must be a whole number from 1 to {MAX_SESSION:,} (1 = first scheduled session)",
     )
     if arr.dtype.kind in "iu" and not bad.any():
         return values.astype("int64")

@@ -520,6 +520,14 @@ def _read(source, name, fmt, options, start, encoding, scan, text_columns, sep, 
     na_values = options.get("na_values", NA_MARKERS)
     if isinstance(na_values, str):
         na_values = [na_values]
+    if na_values is not None and (
+        not isinstance(na_values, (list, tuple, set))
+        or not all(isinstance(v, str) for v in na_values)
+    ):
+        raise InputError(
+            f"na_values must be a list of cell texts that mean missing, e.g. ['NA', '-']; got "
+            f"{na_values!r} (numeric codes such as -99 go in missing_codes)"
+        )
     raw.na_markers = list(na_values or [])
     return raw
 

@@ -209,3 +209,21 @@ def test_an_unsigned_session_column_is_checked_not_dropped():
     assert (rep.errors["rule"] == "session_number").sum() == 1
     ok = als.read_sessions(df.iloc[:3])
     assert len(ok) == 3 and ok["session"].dtype == "int64"
+
+
+@pytest.mark.parametrize(
+    "ranges", [{"wai_1": ("a", "b")}, {"wai_1": (1,)}, {"wai_1": 5}, [("wai_1", 1, 5)],
+               {"wai_1": (5, 1)}],
+)  # fmt: skip
+def test_bad_ranges_are_named(ranges):
+    df = pd.DataFrame({"client": ["a"], "therapist": "t", "session": [1], "attended": [True],
+                       "wai_1": [3.0]})  # fmt: skip
+    with pytest.raises(als.InputError, match="ranges"):
+        als.validate_sessions(df, ranges=ranges)
+
+
+def test_bad_na_values_are_named(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("client,therapist,session,attended\na,t,1,1\n")
+    with pytest.raises(als.InputError, match="na_values must be a list of cell texts"):
+        als.read_sessions(path, na_values=5)
