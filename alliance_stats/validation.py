@@ -15,7 +15,8 @@ rule                         severity meaning
 ``missing_column``           error    a required column (client, therapist, session,
                                       attended) is absent
 ``missing_id``               error    a row has no client or therapist id
-``session_number``           error    session is missing, not a whole number, or below 1
+``session_number``           error    session is missing, not a whole number, below 1 or
+                                      above 10,000
 ``duplicate_session``        error    the same (client, session) appears twice
 ``invalid_boolean``          error    attended is not yes/no, true/false, 1/0 ...
 ``invalid_date``             error    a date that cannot be read
@@ -28,6 +29,8 @@ rule                         severity meaning
 ``single_session``           warning  a client with only one session row
 ``session_gap``              warning  scheduled sessions missing between two rows
 ``missing_code``             note     values read as missing because of a missing-value code
+``date_offset``              note     a date-time with a time-zone offset (``Z``, ``+01:00``):
+                                      the local date and time are kept, the offset dropped
 ``column_alias``             note     a column recognised under another name
 ============================ ======== =====================================================
 
@@ -741,6 +744,17 @@ def _check_dates(values: pd.Series, keep, found, distinct) -> pd.Series:
     else:  # parse each distinct text once: sessions share few dates
         distinct = distinct or _Distinct.of(values.astype(object))
         text = distinct.text
+        offset = text.str.fullmatch(_TZ_OFFSET).fillna(False).to_numpy(dtype=bool)
+        if offset.any():  # keep the local wall-clock time; offsets may differ between rows
+            text = text.str.replace(_TZ_OFFSET, r"\1", regex=True)
+            found.add(
+                "note",
+                "date_offset",
+                np.flatnonzero(distinct.take(offset, False) & keep),
+                schema.DATE,
+                values,
+                "the time-zone offset was dropped: the local date and time are kept",
+            )
         dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
         retry = dates.isna() & (text != "")
         if retry.any():
@@ -762,6 +776,13 @@ def _check_dates(values: pd.Series, keep, found, distinct) -> pd.Series:
         "the date cannot be read; write dates as YYYY-MM-DD",
     )
     return parsed.astype("datetime64[ns]")
+
+
+#: A date-time ending in a time-zone offset (group 1: the local part).
+_TZ_OFFSET = (
+    r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"  # the local date and time
+    r"\s*(?:[Zz]|(?:UTC|GMT)?[+-]\d{2}(?::?\d{2})?)$"  # Z, +01:00, -0500, UTC+01
+)
 
 
 def _within_ns_range(dates: pd.Series) -> pd.Series:

@@ -41,9 +41,13 @@ _ASCII_COMPATIBLE = {"ascii", "utf-8", "utf-8-sig", "cp1252", "iso8859-1"}
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it ends in .gz, .bz2 or .xz."""
+    """The file's bytes, decompressed when it ends in .gz, .bz2, .xz or .zip (one file)."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return _unzip(path, data)
+    import lzma
+
     try:
         if suffix == ".gz":
             import gzip
@@ -54,12 +58,35 @@ def read_bytes(path: Path) -> bytes:
 
             return bz2.decompress(data)
         if suffix == ".xz":
-            import lzma
-
             return lzma.decompress(data)
-    except (OSError, EOFError, ValueError) as exc:
-        raise InputError(f"cannot decompress '{path}': {exc}") from exc
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+        raise InputError(
+            f"cannot decompress '{path}' ({exc}): the file is damaged or is not "
+            f"{suffix[1:]}-compressed; re-export it, or rename it to what it is"
+        ) from None
     return data
+
+
+def _unzip(path: Path, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            content = archive.read(members[0]) if len(members) == 1 else None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise InputError(
+            f"cannot read '{path}' as a zip archive ({exc}): it is damaged or is not a zip "
+            "file; rename it to what it is"
+        ) from None
+    if content is None:
+        names = [m.filename for m in members][:5]
+        raise InputError(
+            f"'{path}' is a zip archive with {len(members)} files {names}; it must hold exactly "
+            "one session file (unzip it and read the file you mean)"
+        )
+    return content
 
 
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str, str | None]:
@@ -436,7 +463,7 @@ def read_text(
 
 def is_compressed(path: Path | None) -> bool:
     """Whether pandas must be given the content rather than the file (or there is no file)."""
-    return path is None or path.suffix.lower() in (".gz", ".bz2", ".xz")
+    return path is None or path.suffix.lower() in (".gz", ".bz2", ".xz", ".zip")
 
 
 def _separator_and_decimal(options: dict[str, Any]) -> tuple[str | None, str | None]:

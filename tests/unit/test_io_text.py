@@ -239,3 +239,25 @@ def test_fast_and_exact_paths_give_the_same_table(tmp_path, monkeypatch):
     assert a["client"].tolist() == ["007", "007", "012", "012"]
     pd.testing.assert_frame_equal(a.drop(columns="note"), b.drop(columns="note"))
     assert b["note"].iloc[-1] == "d\nd"
+
+
+def test_compressed_and_zipped_files(tmp_path):
+    import lzma
+    import zipfile
+
+    text = "client,therapist,session,attended\na,t,1,1\na,t,2,0\n"
+    good = tmp_path / "s.csv.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        z.writestr("s.csv", text)
+    assert len(als.read_sessions(good)) == 2
+    (tmp_path / "x.csv.xz").write_bytes(lzma.compress(text.encode())[:20])  # truncated
+    (tmp_path / "y.csv.xz").write_bytes(b"not xz at all")
+    (tmp_path / "z.csv.zip").write_text(text)  # a plain CSV named .zip
+    two = tmp_path / "two.csv.zip"
+    with zipfile.ZipFile(two, "w") as z:
+        z.writestr("a.csv", text)
+        z.writestr("b.csv", text)
+    for name, message in (("x.csv.xz", "cannot decompress"), ("y.csv.xz", "cannot decompress"),
+                          ("z.csv.zip", "not a zip"), ("two.csv.zip", "exactly one")):  # fmt: skip
+        with pytest.raises(als.InputError, match=message):
+            als.read_sessions(tmp_path / name)

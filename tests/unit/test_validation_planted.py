@@ -227,3 +227,16 @@ def test_bad_na_values_are_named(tmp_path):
     path.write_text("client,therapist,session,attended\na,t,1,1\n")
     with pytest.raises(als.InputError, match="na_values must be a list of cell texts"):
         als.read_sessions(path, na_values=5)
+
+
+def test_dates_with_time_zone_offsets_keep_their_local_time_with_a_note():
+    dates = ["2023-01-05T10:00:00+01:00", "2023-01-12T23:30:00Z", "2023-01-19",
+             "2023-01-26 09:30:00-05:00"]  # fmt: skip
+    df = pd.DataFrame({"client": ["a"] * 4, "therapist": "t", "session": [1, 2, 3, 4],
+                       "attended": True, "date": dates})  # fmt: skip
+    rep = als.validate_sessions(df)
+    notes = rep.problems[rep.problems["rule"] == "date_offset"]
+    assert rep.ok and len(notes) == 3 and "offset was dropped" in notes["message"].iloc[0]
+    out = als.read_sessions(df)["date"]
+    expected = ["2023-01-05 10:00", "2023-01-12 23:30", "2023-01-19", "2023-01-26 09:30"]
+    assert out.tolist() == [pd.Timestamp(t) for t in expected]
