@@ -22,6 +22,7 @@ rule                         severity meaning
 ``invalid_date``             error    a date that cannot be read
 ``date_order``               error    dates go backwards as sessions go forwards
 ``non_numeric``              error    text in a numeric column
+``non_finite``               error    an infinite number (``inf``, ``1e400``) in a column
 ``out_of_range``             error    a value outside the range given in ``ranges``
 ``blank_row``                warning  a row with no values at all (left out of the table)
 ``therapist_change``         warning  a client is seen by more than one therapist
@@ -622,6 +623,7 @@ def check(
         if column in schema.FIXED_COLUMNS:
             continue
         out[column] = _check_other(frame[column], column in forced, keep, found, distinct[column])
+        _check_finite(out[column], frame[column], keep, found)
 
     for column, (low, high) in _checked_ranges(ranges).items():
         if column not in out:
@@ -828,6 +830,23 @@ def _check_other(values: pd.Series, forced: bool, keep, found, distinct) -> pd.S
         )
         found.add("error", "non_numeric", np.flatnonzero(bad), values.name, raw, hint)
     return numbers
+
+
+def _check_finite(numbers: pd.Series, values: pd.Series, keep, found) -> None:
+    """Report infinite numbers (``inf``, ``-inf``, ``1e400``): no analysis can use them."""
+    if numbers.dtype != "float64":
+        return
+    infinite = np.isinf(numbers.to_numpy()) & keep
+    if infinite.any():
+        found.add(
+            "error",
+            "non_finite",
+            np.flatnonzero(infinite),
+            values.name,
+            values,
+            "an infinite number (inf, -inf, or too large to store, such as 1e400); correct "
+            "it, or leave the cell empty if it means missing",
+        )
 
 
 @dataclass(frozen=True)

@@ -240,3 +240,13 @@ def test_dates_with_time_zone_offsets_keep_their_local_time_with_a_note():
     out = als.read_sessions(df)["date"]
     expected = ["2023-01-05 10:00", "2023-01-12 23:30", "2023-01-19", "2023-01-26 09:30"]
     assert out.tolist() == [pd.Timestamp(t) for t in expected]
+
+
+def test_infinite_numbers_are_reported(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("client,therapist,session,attended,wai_1\na,t,1,1,1e400\na,t,2,1,-inf\n"
+                    "a,t,3,1,2\n")  # fmt: skip
+    rep = als.validate_sessions(path)
+    errors = rep.errors
+    assert (errors["rule"] == "non_finite").sum() == 2
+    assert errors["row"].tolist() == ["line 2", "line 3"] and set(errors["column"]) == {"wai_1"}
