@@ -12,6 +12,7 @@ naming its line and why.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from alliance_stats.io._raw import RawTable
 
@@ -90,10 +91,46 @@ def header_rows_in_frame(raw: RawTable) -> int:
     return 0
 
 
+def _question_row(frame) -> bool:
+    """Whether the first row holds question texts: text where the rows below hold numbers."""
+    if len(frame) < 2:
+        return False
+    first = frame.iloc[0]
+    for column in frame.columns:
+        cell = first[column]
+        if not isinstance(cell, str) or not cell.strip():
+            continue
+        below = pd.to_numeric(frame[column].iloc[1:], errors="coerce")
+        if pd.isna(pd.to_numeric(cell, errors="coerce")) and below.notna().mean() >= 0.8:
+            return True
+    return False
+
+
 def drop_header_rows(raw: RawTable, count: int) -> RawTable:
-    """Drop the question-text (and ImportId) rows; ``count`` 0 means "only the question text"."""
-    count = count or min(1, len(raw.frame))
+    """Drop the question-text (and ImportId) rows; ``count`` 0 means "only the question text".
+
+    Without ImportId cells the first row is dropped only when it reads as question text (text
+    in a column of numbers); otherwise it is kept as data, and a note says so.
+    """
     rows = raw.rows()
+    if not count:
+        if not _question_row(raw.frame):
+            raw.note(
+                "qualtrics_header",
+                "format='qualtrics' but the first row below the header looks like data, not "
+                "question texts, so it was kept; check that this is a Qualtrics export",
+                severity="warning",
+                row=rows[0] if len(rows) else "",
+            )
+            return raw
+        count = 1
+    raw.note(
+        "qualtrics_header",
+        f"{count} Qualtrics header row(s) below the column names (question texts"
+        + (", ImportId" if count > 1 else "")
+        + ") were left out",
+        row=rows[0] if len(rows) else "",
+    )
     raw.frame = raw.frame.iloc[count:].reset_index(drop=True)
     raw.row_numbers = rows[count:]
     return raw

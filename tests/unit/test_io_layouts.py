@@ -189,3 +189,18 @@ def test_wide_errors():
         read_sessions(wide, wide="abc")
     with pytest.raises(als.InputError, match="unknown wide"):
         read_sessions(wide, wide={"pattern": "{measure}_{session}", "bogus": 1})
+
+
+def test_qualtrics_format_keeps_a_first_row_that_is_data(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text("client,therapist,session,attended,wai_1\na,t,1,1,3\na,t,2,1,4\na,t,3,0,\n")
+    rep = als.validate_sessions(plain, format="qualtrics")
+    kept = rep.problems[rep.problems["rule"] == "qualtrics_header"]
+    assert len(kept) == 1 and kept["severity"].iloc[0] == "warning"
+    with pytest.warns(als.DataWarning, match="looks like data"):
+        assert len(als.read_sessions(plain, format="qualtrics")) == 3
+    questions = tmp_path / "q.csv"
+    questions.write_text("client,therapist,session,attended,wai_1\n"
+                         "Client ID,Therapist,Session number,Attended?,WAI item 1\n"
+                         "a,t,1,1,3\na,t,2,1,4\n")  # fmt: skip
+    assert len(als.read_sessions(questions, format="qualtrics")) == 2
