@@ -573,7 +573,7 @@ def check(
             f"Name it '{name}' in the file or map it with columns={{'your name': '{name}'}}",
         )
 
-    distinct = {column: _Distinct.of(frame[column]) for column in frame.columns}
+    distinct = {column: _distinct_values(frame[column], source) for column in frame.columns}
     frame = _apply_missing_codes(frame, missing_codes, found, distinct)
 
     blank_rows = _blank_rows(frame, distinct)
@@ -849,6 +849,25 @@ def _check_finite(numbers: pd.Series, values: pd.Series, keep, found) -> None:
             "an infinite number (inf, -inf, or too large to store, such as 1e400); correct "
             "it, or leave the cell empty if it means missing",
         )
+
+
+def _distinct_values(series: pd.Series, source: Source) -> _Distinct | None:
+    """:meth:`_Distinct.of`, with a clear error for cells that hold lists, dicts or arrays."""
+    try:
+        return _Distinct.of(series)
+    except TypeError:  # unhashable cells: a list, dict, set or array in a cell
+        nested = series.map(lambda v: isinstance(v, (list, dict, set, tuple, np.ndarray)))
+        rows = np.flatnonzero(nested.to_numpy(dtype=bool))
+        if not len(rows):
+            raise
+        first = series.iloc[rows[0]]
+        where = source.rows(rows[:1], series.index)[0]
+        raise InputError(
+            f"column '{series.name}'{f' of {source.name!r}' if source.name else ''} holds "
+            f"{type(first).__name__} values in {len(rows)} row(s) (the first at "
+            f"{source.row_unit} {where}: {str(first)[:60]}); a session table holds one value "
+            "per cell: split the column into one column per element, or drop it"
+        ) from None
 
 
 @dataclass(frozen=True)

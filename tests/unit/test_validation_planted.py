@@ -250,3 +250,15 @@ def test_infinite_numbers_are_reported(tmp_path):
     errors = rep.errors
     assert (errors["rule"] == "non_finite").sum() == 2
     assert errors["row"].tolist() == ["line 2", "line 3"] and set(errors["column"]) == {"wai_1"}
+
+
+def test_list_and_dict_cells_are_a_clear_error(tmp_path):
+    df = pd.DataFrame({"client": ["a", "a"], "therapist": "t", "session": [1, 2],
+                       "attended": True, "tags": ["x", {"k": 1}]})  # fmt: skip
+    with pytest.raises(als.InputError, match=r"column 'tags' holds dict values in 1 row.*index 1"):
+        als.validate_sessions(df)
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "l.parquet"
+    df.assign(tags=[[1, 2], [3]]).to_parquet(path)
+    with pytest.raises(als.InputError, match=r"'tags' of .*l\.parquet' holds ndarray values"):
+        als.read_sessions(path)
