@@ -258,11 +258,25 @@ def read_parquet(path: Path, name: str, options: dict[str, Any]) -> RawTable:
             f"cannot read '{name}' as a Parquet file ({type(exc).__name__}: {exc}); check that "
             "the file is complete and has the right extension, or pass format="
         ) from exc
-    frame = frame.reset_index(drop=True)
-    return RawTable(
+    named = [n for n in frame.index.names if n is not None]
+    clash = [n for n in named if n in frame.columns]
+    if clash:
+        raise InputError(
+            f"'{name}' stores {clash} both as columns and as its pandas index; write it with "
+            "df.to_parquet(path, index=False) or rename one of them"
+        )
+    frame = frame.reset_index(drop=not named)  # a named index (e.g. client, session) is data
+    raw = RawTable(
         frame,
         name,
         "parquet",
         row_numbers=range(1, len(frame) + 1),
         row_unit="record",
     )
+    if named:
+        raw.note(
+            "parquet_index",
+            f"the file's pandas index {named} was read as column(s)",
+            column=", ".join(map(str, named)),
+        )
+    return raw

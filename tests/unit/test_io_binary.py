@@ -146,3 +146,18 @@ def test_parquet_row_numbers(tmp_path):
     table(bad_session_at=2).to_parquet(path)
     bad = als.validate_sessions(path, missing_codes=[-9, 99, -8]).errors.iloc[0]
     assert bad["row"] == "record 3"
+
+
+def test_parquet_named_index_is_read_as_columns(tmp_path):
+    pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"client": ["a", "a", "b", "b"], "therapist": "t", "session": [1, 2, 1, 2],
+                       "attended": True})  # fmt: skip
+    path = tmp_path / "ix.parquet"
+    df.set_index(["client", "session"]).to_parquet(path)
+    out = als.read_sessions(path)
+    assert out[["client", "session"]].values.tolist() == [["a", 1], ["a", 2], ["b", 1], ["b", 2]]
+    rep = als.validate_sessions(path)
+    assert (rep.problems["rule"] == "parquet_index").sum() == 1
+    plain = tmp_path / "plain.parquet"
+    df.to_parquet(plain)  # a default RangeIndex is not data
+    assert list(als.read_sessions(plain).columns) == ["client", "therapist", "session", "attended"]
