@@ -30,6 +30,9 @@ rule                         severity meaning
 ``single_session``           warning  a client with only one session row
 ``session_gap``              warning  scheduled sessions missing between two rows
 ``missing_code``             note     values read as missing because of a missing-value code
+``date_day_month``           note     day and month could be either way round (02/01/2023):
+                                      read month first; a column with 16/01/2023 is read day
+                                      first throughout
 ``date_offset``              note     a date-time with a time-zone offset (``Z``, ``+01:00``):
                                       the local date and time are kept, the offset dropped
 ``column_alias``             note     a column recognised under another name
@@ -763,9 +766,8 @@ def _check_dates(values: pd.Series, keep, found, distinct) -> pd.Series:
         dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
         retry = dates.isna() & (text != "")
         if retry.any():
-            dates = dates.where(
-                ~retry, pd.to_datetime(text.where(retry), errors="coerce", format="mixed")
-            )
+            dates = dates.where(~retry, _other_dates(text.where(retry), values, distinct, keep,
+                                                     found))  # fmt: skip
         if getattr(dates.dt, "tz", None) is not None:
             dates = dates.dt.tz_localize(None)
         dates = _within_ns_range(dates)
@@ -781,6 +783,44 @@ def _check_dates(values: pd.Series, keep, found, distinct) -> pd.Series:
         "the date cannot be read; write dates as YYYY-MM-DD",
     )
     return parsed.astype("datetime64[ns]")
+
+
+#: A date written with numbers for day and month: (first, second, year), e.g. 02/01/2023.
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:[ T].*)?$"
+#: A time of day without a date (which pandas would put on today's date).
+_TIME_ONLY = r"^\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*$"
+
+
+def _other_dates(text: pd.Series, values, distinct, keep, found) -> pd.Series:
+    """Non-ISO dates (one per distinct value), read with one day/month order per column.
+
+    The order is day first when some date can only be day first (16/01/2023) and none can
+    only be month first (01/16/2023), else month first; dates the chosen order cannot read are
+    left unread (reported). Where every such date could be either, month first is used and a
+    note says so. A time without a date is unreadable, not today's date.
+    """
+    parts = text.str.extract(_NUMERIC_DATE)
+    first = pd.to_numeric(parts[0], errors="coerce")
+    second = pd.to_numeric(parts[1], errors="coerce")
+    only_day_first = bool((first > 12).any())
+    only_month_first = bool((second > 12).any())
+    day_first = only_day_first and not only_month_first
+    text = text.where(~text.str.fullmatch(_TIME_ONLY).fillna(False).astype(bool))
+    dates = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=day_first)
+    contradicts = (first > 12) if not day_first else (second > 12)
+    dates = dates.mask(contradicts.fillna(False).to_numpy())
+    ambiguous = (first <= 12) & (second <= 12) & (first != second)
+    if ambiguous.any() and not (only_day_first or only_month_first):
+        found.add(
+            "note",
+            "date_day_month",
+            np.flatnonzero(distinct.take(ambiguous.fillna(False).to_numpy(), False) & keep),
+            schema.DATE,
+            values,
+            "day and month could be either way round; read month first (02/01/2023 = "
+            "1 February). Write dates as YYYY-MM-DD to be sure",
+        )
+    return dates
 
 
 #: A date-time ending in a time-zone offset (group 1: the local part).

@@ -262,3 +262,24 @@ def test_list_and_dict_cells_are_a_clear_error(tmp_path):
     df.assign(tags=[[1, 2], [3]]).to_parquet(path)
     with pytest.raises(als.InputError, match=r"'tags' of .*l\.parquet' holds ndarray values"):
         als.read_sessions(path)
+
+
+@pytest.mark.parametrize(
+    "dates, expected, rules",
+    [
+        (["02/01/2023", "16/01/2023"], ["2023-01-02", "2023-01-16"], []),  # day first throughout
+        (["01/02/2023", "01/16/2023"], ["2023-01-02", "2023-01-16"], []),  # month first
+        (["01/02/2023", "02/03/2023"], ["2023-01-02", "2023-02-03"], ["date_day_month"] * 2),
+        (["16/01/2023", "01/16/2023"], None, ["invalid_date"]),  # both orders: one is unread
+        (["2023-01-02", "12:30"], None, ["invalid_date"]),  # a time is not today's date
+    ],
+)
+def test_day_and_month_are_read_one_way_per_column(dates, expected, rules):
+    n = len(dates)
+    df = pd.DataFrame({"client": ["a"] * n, "therapist": "t", "session": range(1, n + 1),
+                       "attended": True, "date": dates})  # fmt: skip
+    rep = als.validate_sessions(df)
+    assert rep.problems["rule"].tolist() == rules
+    if expected is not None:
+        got = als.read_sessions(df)["date"].dt.strftime("%Y-%m-%d").tolist()
+        assert got == expected
