@@ -89,6 +89,25 @@ def _unzip(path: Path, data: bytes) -> bytes:
     return content
 
 
+def _mixed_lines(body: bytes) -> tuple[str, str, str]:
+    """A UTF-8 file (by its byte-order mark) with some lines in Windows-1252: line by line."""
+    lines, other = [], []
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode("cp1252", errors="replace"))
+            other.append(number)
+    shown = ", ".join(map(str, other[:10])) + (f" and {len(other) - 10} more" if len(other) > 10
+                                               else "")  # fmt: skip
+    note = (
+        f"the file starts with a UTF-8 byte-order mark, but line(s) {shown} are not UTF-8; "
+        "they were read as Windows-1252 (cp1252): check their accented letters, or save the "
+        "file in one encoding"
+    )
+    return "\n".join(lines), "utf-8-sig", note
+
+
 def decode(data: bytes, encoding: str | None = None) -> tuple[str, str, str | None]:
     """Text of a file: ``(text, encoding used, note or None)``.
 
@@ -115,7 +134,11 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str, str | No
                 "decoded); leave encoding= out to let alliance_stats detect it"
             ) from exc
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig", None
+        body = data[len(codecs.BOM_UTF8) :]
+        try:
+            return body.decode("utf-8"), "utf-8-sig", None
+        except UnicodeDecodeError:
+            return _mixed_lines(body)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16", None

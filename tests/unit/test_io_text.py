@@ -261,3 +261,15 @@ def test_compressed_and_zipped_files(tmp_path):
                           ("z.csv.zip", "not a zip"), ("two.csv.zip", "exactly one")):  # fmt: skip
         with pytest.raises(als.InputError, match=message):
             als.read_sessions(tmp_path / name)
+
+
+def test_utf8_bom_with_cp1252_lines_is_read_line_by_line_with_a_note(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfclient,therapist,session,attended,name\n"
+                     b"a,t,1,1,Zo\xc3\xab\na,t,2,1,Zo\xe9\n")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert als.read_sessions(path)["name"].tolist() == ["Zoë", "Zoé"]  # not merged
+    notes = als.validate_sessions(path).problems
+    note = notes[notes["rule"] == "encoding"]["message"].iloc[0]
+    assert "line(s) 3 are not UTF-8" in note and "cp1252" in note
