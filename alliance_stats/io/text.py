@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io as _io
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -298,11 +299,6 @@ def _name_columns(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _has_words(values) -> bool:
-    """Whether any of these texts is not a number (then pandas keeps the column as text)."""
-    return any(v.strip() and not _NUMBER.fullmatch(v) for v in values)
-
-
 @dataclass(frozen=True)
 class Scan:
     """What one pass over a file's content found: its digest and what line numbers need.
@@ -356,6 +352,40 @@ def file_chunks(path: Path, size: int = 1 << 20):
             yield buffer if n == size else bytes(view[:n])
 
 
+def _has_words(values) -> bool:
+    """Whether any of these texts is not a number (then pandas keeps the column as text)."""
+    return any(v.strip() and not _NUMBER.fullmatch(v) for v in values)
+
+
+def _pandas_read(source, encoding, delimiter, decimal, names, header_line, keep_text):
+    """pandas' C parser on the data lines, or ``None`` where it cannot read them.
+
+    pandas warns (DtypeWarning) when its chunks disagree on a column's type; the caller reads
+    identifier columns again as text, and validation judges the other columns' values.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            return pd.read_csv(
+                source,
+                encoding=encoding,
+                sep=delimiter,
+                decimal=decimal or ".",
+                header=0,
+                names=names,
+                index_col=False,
+                skiprows=header_line - 1,
+                dtype=keep_text,
+                keep_default_na=False,
+                na_values=[""],
+                skip_blank_lines=False,
+                engine="c",
+                low_memory=True,
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError):
+        return None
+
+
 def _fast_frame(
     source,
     encoding: str,
@@ -380,31 +410,29 @@ def _fast_frame(
         return None  # ragged rows: the exact path pads or explains them
     names = [f"c{j}" for j in range(len(header))]  # placeholders: the file's may repeat
     # Identifier columns must stay text ("007"). Forcing that costs time, so it is skipped
-    # where the first records already hold words (pandas then keeps the column as text).
+    # where the first records already hold words; but pandas types each chunk it parses on
+    # its own, so digit-only ids further down can still become numbers: such a column is
+    # then read again as text (below).
+    ids = {names[j] for j, c in enumerate(header) if text_columns(c)}
     keep_text = {
         names[j]: "str"
         for j, c in enumerate(header)
-        if text_columns(c) and not _has_words(f[j] for _, f in first_records if len(f) > j)
+        if names[j] in ids and not _has_words(f[j] for _, f in first_records if len(f) > j)
     }
-    try:
-        frame = pd.read_csv(
-            source,
-            encoding=encoding,
-            sep=delimiter,
-            decimal=decimal or ".",
-            header=0,
-            names=names,
-            index_col=False,
-            skiprows=header_line - 1,
-            dtype=keep_text,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError):
-        return None
-    if frame.shape[1] != len(header):
+    frame = _pandas_read(source, encoding, delimiter, decimal, names, header_line, keep_text)
+    retyped = [
+        n
+        for n in ids - set(keep_text)
+        if frame is not None
+        and n in frame
+        and pd.api.types.infer_dtype(frame[n], skipna=True) not in ("string", "empty")
+    ]
+    if retyped:  # fmt: skip
+        if hasattr(source, "seek"):
+            source.seek(0)
+        keep_text.update(dict.fromkeys(retyped, "str"))
+        frame = _pandas_read(source, encoding, delimiter, decimal, names, header_line, keep_text)
+    if frame is None or frame.shape[1] != len(header):
         return None
     # Only a quoted line break or a \r (a line end to pandas) makes a record other than one
     # line, blank lines included; without them, the count of lines is not needed.

@@ -273,3 +273,18 @@ def test_utf8_bom_with_cp1252_lines_is_read_line_by_line_with_a_note(tmp_path):
     notes = als.validate_sessions(path).problems
     note = notes[notes["rule"] == "encoding"]["message"].iloc[0]
     assert "line(s) 3 are not UTF-8" in note and "cp1252" in note
+
+
+@pytest.mark.slow
+def test_digit_ids_after_the_parsers_first_chunk_stay_text(tmp_path):
+    """Word ids first, digit-only ids far below: 007 and 7 stay two clients."""
+    n = 200_000
+    ids = [f"w{i}" for i in range(n // 2)] + [f"{i:06d}" for i in range(n // 2)] + ["007", "7"]
+    lines = ["client,therapist,session,attended"] + [f"{c},t,1,1" for c in ids]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = als.read_sessions(path)
+    assert not [w for w in caught if w.category.__name__ == "DtypeWarning"]
+    assert {"007", "7", "000001"} <= set(out["client"]) and out["client"].nunique() == n + 2
