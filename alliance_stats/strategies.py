@@ -15,6 +15,7 @@ says whether its model converged and whether a variance was estimated at 0.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import warnings
 from collections.abc import Sequence
@@ -336,8 +337,6 @@ def strategy_effects(
     else:
         table["gee_odds_ratio"] = np.nan
         table["gee_p_value"] = np.nan
-    import dataclasses
-
     from alliance_stats.plan import AnalysisPlan
 
     multiplicity = (
