@@ -224,7 +224,10 @@ def read_sessions_checked(
     rows_read = len(raw.frame)
     layout = raw.fmt
     if layout == "redcap" or (format is None and redcap.is_redcap(raw.frame)):
-        raw = redcap.to_sessions(raw)
+        mapped = [k for k, v in (columns or {}).items() if v == schema.CLIENT]
+        raw = redcap.to_sessions(raw, record=mapped[0] if mapped else None)
+        if mapped:  # the record column is the client column now
+            columns = {k: v for k, v in columns.items() if k != mapped[0]}
         layout = "redcap"
     if wide is not None:
         raw = _wide.to_long(raw, wide)

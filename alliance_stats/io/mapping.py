@@ -88,14 +88,21 @@ def id_columns(columns: Mapping[str, str] | None) -> Callable[[str], bool]:
     Examples
     --------
     >>> is_id = id_columns({"Code": "client"})
-    >>> is_id("Code"), is_id("Client_ID"), is_id("record_id"), is_id("wai_1")
+    >>> is_id("Code"), is_id("Client_ID"), is_id("study_id"), is_id("wai_1")
     (True, True, True, False)
     """
     mapped = set()
     if isinstance(columns, Mapping):
         mapped = {str(k) for k, v in columns.items() if v in schema.ID_COLUMNS}
     folded = {_fold(a) for c in schema.ID_COLUMNS for a in ALIASES[c]} | {"recordid"}
-    return lambda name: name.strip() in mapped or _fold(name) in folded
+
+    def is_id(name: str) -> bool:
+        # ``study_id``, ``participant_id``, ``PID``: kept as written (``0012`` stays 0012);
+        # a number column caught by this is still read as numbers by validation
+        key = _fold(name)
+        return name.strip() in mapped or key in folded or key.endswith("id")
+
+    return is_id
 
 
 def apply_mapping(raw: RawTable, columns: Mapping[str, str] | None) -> RawTable:

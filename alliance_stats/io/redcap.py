@@ -3,7 +3,8 @@
 REDCap writes one row per record and event (and per instance of a repeating instrument or
 event). This module turns such an export into session rows:
 
-* the record id (``record_id``, ``Record ID``, or the first column) becomes ``client``;
+* the record id (the column mapped to ``client``, else ``record_id``, ``Record ID``, or the
+  first column) becomes ``client``, kept as written (``0012``);
 * a row is a session row when it has a ``redcap_repeat_instance`` (the instance is the
   session number) or when its ``redcap_event_name`` contains a session number
   (``session_3_arm_1`` or the label ``Session 3 (Arm 1: Treatment)`` -> session 3);
@@ -63,15 +64,21 @@ def _blank(series: pd.Series) -> np.ndarray:
     return missing
 
 
-def to_sessions(raw: RawTable) -> RawTable:
-    """Turn a REDCap export into one row per session (see the module description)."""
+def to_sessions(raw: RawTable, record: str | None = None) -> RawTable:
+    """Turn a REDCap export into one row per session (see the module description).
+
+    ``record`` names the record-id column (the column the user maps to ``client``); default
+    ``record_id`` / ``Record ID``, else the first column.
+    """
     frame = raw.frame
     if frame.columns.duplicated().any():
         dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise InputError(f"the REDCap export '{raw.name}' has duplicate column names {dupes}")
     if not len(frame.columns):
         raise InputError(f"the REDCap export '{raw.name}' has no columns")
-    record = _find(frame, RECORD) or frame.columns[0]
+    if record is not None and record not in frame.columns:
+        raise InputError(f"the REDCap export '{raw.name}' has no column '{record}'")
+    record = record or _find(frame, RECORD) or frame.columns[0]
     event = _find(frame, EVENT)
     instrument = _find(frame, INSTRUMENT)
     instance = _find(frame, INSTANCE)

@@ -204,3 +204,16 @@ def test_qualtrics_format_keeps_a_first_row_that_is_data(tmp_path):
                          "Client ID,Therapist,Session number,Attended?,WAI item 1\n"
                          "a,t,1,1,3\na,t,2,1,4\n")  # fmt: skip
     assert len(als.read_sessions(questions, format="qualtrics")) == 2
+
+
+@pytest.mark.parametrize("columns", [None, {"study_id": "client"}])
+def test_redcap_record_ids_under_any_name_keep_their_zeros(tmp_path, columns):
+    path = tmp_path / "rc.csv"
+    path.write_text(
+        "study_id,redcap_repeat_instrument,redcap_repeat_instance,therapist,attended,wai_1\n"
+        "0012,,,T1,,\n0012,session,1,T1,1,3\n0012,session,2,T1,1,4\n12,session,1,T2,1,2\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = als.read_sessions(path, columns=columns)
+    assert out[["client", "session"]].values.tolist() == [["0012", 1], ["0012", 2], ["12", 1]]
