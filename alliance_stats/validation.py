@@ -41,7 +41,8 @@ rule                         severity meaning
 Readers add their own findings to the same report: ``excluded_response`` (warning: a
 Qualtrics preview, test or unfinished response left out), ``no_sessions`` (warning: a wide
 row or REDCap record without session data), and the notes ``encoding``, ``decimal_comma``,
-``redcap_layout``, ``value_labels``, ``attended_when_rated``, ``parquet_index`` (a named
+``redcap_layout``, ``value_labels``, ``display_format`` (SPSS N4 or Stata %04.0f numbers read
+with their leading zeros), ``attended_when_rated``, ``parquet_index`` (a named
 pandas index read as columns) and ``qualtrics_header`` (the
 header rows of a Qualtrics export left out, or, as a warning, a first row kept because it
 looks like data).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,25 @@ def _spss_codes(series: pd.Series, ranges: list[dict[str, Any]]) -> list[Any]:
     return codes
 
 
+def _zero_padded_width(spec: str) -> int | None:
+    """Width of a zero-padding display format: SPSS ``N4``, Stata ``%04.0f``; else None."""
+    match = re.fullmatch(r"N(\d+)", spec) or re.fullmatch(r"%0(\d+)\.0[fg]", spec)
+    return int(match.group(1)) if match else None
+
+
+def _pad(series: pd.Series, width: int) -> pd.Series | None:
+    """Whole numbers as zero-padded text (missing stays missing); None if not all whole."""
+    if not pd.api.types.is_numeric_dtype(series):
+        return None
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    present = ~np.isnan(values)
+    if not np.all(np.mod(values[present], 1) == 0):
+        return None
+    text = np.full(len(values), None, dtype=object)
+    text[present] = [f"{int(v):0{width}d}" for v in values[present]]
+    return pd.Series(pd.array(text, dtype="str"), index=series.index, name=series.name)
+
+
 def read_stat(path: Path, name: str, fmt: str, options: dict[str, Any]) -> RawTable:
     """Read SPSS ``.sav``/``.zsav``/``.por`` or Stata ``.dta`` with their user-missing values."""
     _refuse_options(options, _STAT_OPTIONS, "SPSS" if fmt == "spss" else "Stata", name)
@@ -238,6 +258,19 @@ def read_stat(path: Path, name: str, fmt: str, options: dict[str, Any]) -> RawTa
         if new:
             raw.frame = frame.assign(**new)
     labels = getattr(meta, "variable_value_labels", {}) or {}
+    formats = getattr(meta, "original_variable_types", {}) or {}
+    for column, spec in formats.items():
+        width = _zero_padded_width(str(spec))
+        if width and column in raw.frame.columns and column not in labels:
+            padded = _pad(raw.frame[column], width)
+            if padded is not None:
+                raw.frame = raw.frame.assign(**{column: padded})
+                raw.note(
+                    "display_format",
+                    f"'{column}' has the display format {spec} (leading zeros), so its values "
+                    f"were read as text the way the file shows them (1 -> {1:0{width}d})",
+                    column=column,
+                )
     measures = getattr(meta, "variable_measure", {}) or {}
     for column, mapping in labels.items():
         if column in frame.columns and mapping:

@@ -161,3 +161,18 @@ def test_parquet_named_index_is_read_as_columns(tmp_path):
     plain = tmp_path / "plain.parquet"
     df.to_parquet(plain)  # a default RangeIndex is not data
     assert list(als.read_sessions(plain).columns) == ["client", "therapist", "session", "attended"]
+
+
+@pytest.mark.parametrize("suffix, spec", [(".sav", "N4"), (".dta", "%04.0f")])
+def test_zero_padded_display_formats_keep_their_zeros(tmp_path, suffix, spec):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    df = pd.DataFrame({"client": [1.0, 1.0, 12.0], "therapist": ["T1", "T1", "T2"],
+                       "session": [1.0, 2.0, 1.0], "attended": [1.0, 1.0, 1.0]})  # fmt: skip
+    path = tmp_path / f"n4{suffix}"
+    write = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+    write(df, str(path), variable_format={"client": spec})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert als.read_sessions(path)["client"].tolist() == ["0001", "0001", "0012"]
+    notes = als.validate_sessions(path).problems
+    assert (notes["rule"] == "display_format").sum() == 1
