@@ -32,6 +32,7 @@ is computed, which is what psych's ``keys`` do to the covariance matrix.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from alliance_stats.errors import InputError
+from alliance_stats.errors import DataWarning, InputError
 from alliance_stats.instruments.base import ComputedInstrument, Instrument, ItemId
 from alliance_stats.instruments.registry import get
 from alliance_stats.scoring import ItemsSpec, item_columns, read_items
@@ -346,12 +347,21 @@ def reliability(
     True
     """
     _check_options(ci, ci_method, use)
-    inst, _, frame, chosen = _keyed_items(data, instrument, items, options, scales)
+    inst, columns, frame, chosen = _keyed_items(data, instrument, items, options, scales)
     rows = []
     for scale, members in chosen.items():
         block = _prepare(frame[list(members)], use)
         row = {"instrument": inst.name, "scale": f"{inst.name}_{scale}"}
         row |= alpha_stats(block, ci, ci_method)
+        constant = [str(columns[c]) for c in members if frame[c].dropna().nunique() <= 1]
+        if constant:
+            warnings.warn(
+                f"reliability: {row['scale']}: item(s) {', '.join(constant)} have no variance "
+                "(every answer the same), so alpha and omega are not defined (NaN) for this "
+                "scale; check the item columns or the rows used",
+                DataWarning,
+                stacklevel=2,
+            )
         row["omega_total"] = omega_total(block) if len(block) > 2 else np.nan
         row["ci_method"] = ci_method
         row["omega_method"] = OMEGA_METHOD

@@ -184,3 +184,16 @@ def test_multilevel_needs_balanced_data():
         multilevel_reliability(pd.concat([df, df.head(1)]), THREE, drop_incomplete=True)
     with pytest.raises(InputError, match="'visit'"):
         multilevel_reliability(df, THREE, session="visit")
+
+
+def test_constant_items_warn_instead_of_a_silent_nan():
+    import alliance_stats as als
+
+    df = als.datasets.load("teaching")
+    df = df[df["attended"]].assign(wai_1=3.0)  # item 1 (task) answered the same by everyone
+    with pytest.warns(als.DataWarning) as caught:
+        rel = als.reliability(df, "wai_sr", items="wai_{}")
+    messages = sorted(str(w.message).split(":")[1].strip() for w in caught)
+    assert messages == ["wai_sr_task", "wai_sr_total"]  # the scales holding item 1
+    assert "item(s) wai_1 have no variance" in str(caught[0].message)
+    assert rel.set_index("scale").loc["wai_sr_bond", "alpha"] > 0  # other scales unaffected
