@@ -80,12 +80,51 @@ class EngagementModel:
     estimand: str
     identification: str
     sensitivity: bool = False
+    bias_reduction: bool = False
+
+    def estimator(self, link: str = "logit") -> str:
+        """The estimator, in words (as the plan prints it)."""
+        text = ESTIMATOR_BIAS_REDUCED if self.bias_reduction else ESTIMATOR_ML
+        if link == "cloglog":
+            text += (
+                "; cloglog link (grouped-time proportional hazards: exp(estimate) is a hazard "
+                "ratio)"
+            )
+        return text
+
+    def fit_options(self, link: str = "logit") -> dict:
+        """Keyword arguments of :func:`alliance_stats.models.fit_mixed` for this model.
+
+        ``link="cloglog"`` (the dropout hazard models only) fits the grouped-time
+        proportional-hazards model instead of the logit one.
+
+        Examples
+        --------
+        >>> CATALOGUE["dropout_hazard"].fit_options("cloglog")
+        {'family': 'binomial', 'bias_reduction': True, 'link': 'cloglog'}
+        """
+        if link not in LINKS:
+            raise InputError(f"link must be one of {LINKS}; got {link!r}")
+        if link != "logit" and self.outcome != prep.DROPOUT_EVENT:
+            raise InputError(f"link={link!r} applies to the dropout hazard models only")
+        return {"family": "binomial", "bias_reduction": self.bias_reduction, "link": link}
 
     def formula(self, terms: Sequence[str]) -> str:
         """The lme4 formula with these fixed-effect terms."""
         bars = " + ".join(f"(1 | {g})" for g in self.random)
         return f"{self.outcome} ~ {' + '.join(terms)} + {bars}"
 
+
+#: Links of the dropout hazard: logit (default) or cloglog (grouped-time proportional hazards).
+LINKS = ("logit", "cloglog")
+
+#: The estimators of the catalogue, in words.
+ESTIMATOR_ML = "maximum likelihood, Laplace approximation (nAGQ = 1)"
+ESTIMATOR_BIAS_REDUCED = (
+    "maximum likelihood, Laplace approximation (nAGQ = 1), with the fixed effects "
+    "bias-reduced by a Firth-type penalty (variances at their ML estimates), since a study's "
+    "tens of dropouts leave ML log odds ratios biased away from 0"
+)
 
 CATALOGUE: dict[str, EngagementModel] = {
     "dropout_hazard": EngagementModel(
@@ -100,6 +139,7 @@ CATALOGUE: dict[str, EngagementModel] = {
         identification="therapist variance: several clients per therapist; no client "
         "intercept, since one dropout per client identifies a client frailty only through "
         "the shape of the hazard",
+        bias_reduction=True,
     ),
     "next_session_attendance": EngagementModel(
         name="next_session_attendance",
@@ -122,6 +162,7 @@ CATALOGUE: dict[str, EngagementModel] = {
         identification="weakly identified: the client frailty rests on the shape of the "
         "hazard alone (one event per client); a sensitivity analysis only",
         sensitivity=True,
+        bias_reduction=True,
     ),
 }
 
@@ -327,7 +368,7 @@ def centring_text(info: dict) -> str:
 
 def planned_model(
     model: str, info: dict, terms: Sequence[str], definition: str, name: str, purpose: str,
-    role: str = "",
+    role: str = "", link: str = "logit",
 ):  # fmt: skip
     """The :class:`~alliance_stats.plan.PlannedModel` of a catalogue model whose rows and
     terms :func:`engagement_rows` built (nothing is fitted).
@@ -343,6 +384,7 @@ def planned_model(
     from alliance_stats.plan import PlannedModel
 
     spec = CATALOGUE[model]
+    options = spec.fit_options(link)
     return PlannedModel(
         name=name,
         purpose=purpose,
@@ -354,5 +396,8 @@ def planned_model(
         baseline=info["baseline"],
         random_effects=" and ".join(f"{g} random intercept" for g in spec.random),
         identification=spec.identification,
+        estimator=spec.estimator(link),
+        bias_reduction=options["bias_reduction"],
+        link=link,
         role=role or ("sensitivity analysis" if spec.sensitivity else ""),
     )

@@ -55,6 +55,11 @@ class DataWarning(AllianceStatsWarning):
     """The data was read, but has problems worth a look (see the validation report)."""
 
 
+class ModelWarning(AllianceStatsWarning):
+    """A model was fitted, but the data changed it (a column dropped, separation); the
+    result's ``notes`` say the same."""
+
+
 def require(module: str, extra: str, purpose: str):
     """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra.
 

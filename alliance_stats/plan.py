@@ -70,6 +70,8 @@ class PlannedModel:
     estimator: str = "maximum likelihood, Laplace approximation (nAGQ = 1)"
     multiplicity: str = ""
     role: str = ""
+    bias_reduction: bool = False
+    link: str = "logit"
 
     def lines(self) -> list[str]:
         """The plan of this model, one ``key: value`` line per stated field."""
@@ -159,6 +161,10 @@ def fit_planned(planned: PlannedModel, data: pd.DataFrame, **fit_options):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if planned.bias_reduction:
+            fit_options = {"bias_reduction": True, **fit_options}
+        if planned.link != "logit":
+            fit_options = {"link": planned.link, **fit_options}
         res = fit_mixed(planned.formula, data, family=planned.family, **fit_options)
     return res, fit_deviations(planned.purpose, res)
 

@@ -144,7 +144,8 @@ def _replicate(scenario: Scenario, design: dict, strategies, seed) -> pd.DataFra
         warnings.simplefilter("ignore")
         data = score(study.sessions, "wai_sr", items="wai_{}")
         rows, terms, _ = engagement_rows(data, scenario.model, strategies, ["wai_sr_total"])
-        res = fit_mixed(CATALOGUE[scenario.model].formula(terms), rows, family="binomial")
+        spec = CATALOGUE[scenario.model]
+        res = fit_mixed(spec.formula(terms), rows, **spec.fit_options())
     coefs = res.coefficients
     known = [t for t in terms if t in truth]
     out = coefs.loc[known, ["estimate", "std_error", "conf_low", "conf_high", "p_value"]]

@@ -458,21 +458,35 @@ def _notes(model, fit, outcome, adjust, n_terms, separate, gee) -> list[str]:
     n_fixed = len(model.coefficients)
     if fit["events"] < 10 * n_fixed:
         kind = "dropouts" if outcome == prep.DROPOUT_EVENT else "missed next sessions"
+        if model.bias_reduction:
+            consequence = (
+                "The fixed effects are bias-reduced (Firth-type penalty): in the recovery "
+                "benchmark (60 dropouts, 14 fixed effects) maximum likelihood put planted "
+                "between-client log odds ratios 0.06-0.07 too far from 0, the bias-reduced "
+                "estimates within 0.035 of the truth, with 95% intervals covering at 94-96%. "
+                "Intervals stay wide with few events."
+            )
+        else:
+            consequence = (
+                "Maximum-likelihood estimates, between-client ones above all, then lie "
+                "somewhat away from 0 (in the recovery benchmark for the dropout hazard, 60 "
+                "dropouts and 14 fixed effects, by 0.06-0.07 on the log-odds scale)."
+            )
         notes.append(
             f"Few events per parameter: {fit['events']:,} {kind} for {n_fixed} fixed effects "
-            "(fewer than 10 each). Maximum-likelihood estimates, between-client ones above all, "
-            "then lie somewhat away from 0: in the recovery benchmark (60 dropouts, 14 fixed "
-            "effects) planted between-client log odds ratios came out 0.06-0.07 too large in "
-            "size, with intervals still covering at 95%."
+            f"(fewer than 10 each). {consequence}"
         )
     if separate:
         notes.append("One model per strategy (separate=True), each with the covariates.")
     notes += list(model.notes)
     if gee:
         notes.append(
-            "Sensitivity: GEE (binomial, exchangeable within client, robust SEs) on the same "
-            "rows gives population-averaged odds ratios, usually closer to 1 than the mixed "
-            "model's."
+            "Sensitivity: GEE (binomial, independence working correlation, client-clustered "
+            "robust SEs) on the same rows gives population-averaged odds ratios, usually closer "
+            "to 1 than the mixed model's. Independence, because the person-period likelihood of "
+            "a discrete-time hazard is an independence likelihood, and with time-varying "
+            "exposures a non-independence working correlation can bias the estimates (Pepe & "
+            "Anderson, 1994)."
         )
     return notes
 
@@ -517,7 +531,7 @@ def _gee(rows: pd.DataFrame, outcome: str, predictors: list[str]) -> pd.DataFram
         exog,
         groups=pd.factorize(used[schema.CLIENT])[0],
         family=sm.families.Binomial(),
-        cov_struct=sm.cov_struct.Exchangeable(),
+        cov_struct=sm.cov_struct.Independence(),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

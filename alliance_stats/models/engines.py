@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -46,6 +48,10 @@ class EngineFit:
     sigma: float
     raw: Any
     messages: list[str] = field(default_factory=list)
+    #: fixed-effect columns (lme4 names) the engine dropped as linearly dependent
+    dropped: list[str] = field(default_factory=list)
+    #: the full fixed-effects design before dropping (only when columns were dropped)
+    full_design: tuple[np.ndarray, list[str]] | None = None
 
 
 def lme4_term_name(name: str, factor_levels: dict[str, list[str]]) -> str:
@@ -116,13 +122,15 @@ def fit_mixedlm(
     nagq: int,
     factor_levels: dict[str, list[str]],
     optimizer: str | None = None,
+    link: str = "logit",
 ) -> EngineFit:
-    """Fit with mixedlm and translate the result."""
+    """Fit with mixedlm and translate the result (``link``: binomial only)."""
     import mixedlm as ml
 
     msgs: list[str] = []
+    printed = io.StringIO()  # the engine prints rank-deficiency messages: keep them ours
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
             warnings.simplefilter("always")
             if family == "gaussian":
                 ctrl = ml.lmerControl(optimizer=optimizer) if optimizer else None
@@ -131,7 +139,9 @@ def fit_mixedlm(
                 from mixedlm.families.binomial import Binomial
 
                 ctrl = ml.glmerControl(optimizer=optimizer) if optimizer else None
-                raw = ml.glmer(parsed.text, data, family=Binomial(), nAGQ=nagq, control=ctrl)
+                raw = ml.glmer(
+                    parsed.text, data, family=Binomial(link=link), nAGQ=nagq, control=ctrl
+                )
         msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
@@ -140,7 +150,28 @@ def fit_mixedlm(
             f"mixedlm could not fit '{parsed.text}': {exc}. Try centring or scaling "
             "predictors, or a simpler random-effects structure."
         ) from exc
-    return translate(raw, parsed, family, factor_levels, msgs)
+    ef = translate(raw, parsed, family, factor_levels, msgs)
+    if "rank deficient" in printed.getvalue():
+        X, names = full_design(parsed, data, family, factor_levels)
+        ef.full_design = (X, names)
+        ef.dropped = [n for n in names if n not in ef.names]
+    return ef
+
+
+def full_design(
+    parsed: ParsedFormula, data: pd.DataFrame, family: str, factor_levels: dict
+) -> tuple[np.ndarray, list[str]]:
+    """The fixed-effects design with every column (none dropped), with lme4's names."""
+    import mixedlm as ml
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        if family == "gaussian":
+            built = ml.lFormula(parsed.text, data)
+        else:
+            built = ml.glFormula(parsed.text, data)
+    names = [lme4_term_name(n, factor_levels) for n in built.matrices.fixed_names]
+    return np.asarray(built.X, dtype=float), names
 
 
 def translate(

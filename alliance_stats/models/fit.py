@@ -13,23 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance_stats.errors import InputError
-from alliance_stats.models import robust
+from alliance_stats.errors import InputError, ModelFitError, ModelWarning
+from alliance_stats.models import collinear, robust, separation
 from alliance_stats.models.engines import ENGINES, EngineFit, fit_mixedlm, translate
 from alliance_stats.models.formula import ParsedFormula, parse_formula
 from alliance_stats.models.frame import FAMILIES, model_frame
-from alliance_stats.models.laplace import InterceptLaplace
-from alliance_stats.models.result import MixedResult
+from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
+from alliance_stats.models.result import HR_COLUMNS, OR_COLUMNS, MixedResult
 
 SE_METHODS = ("auto", "hessian", "model")
 
 
-def _check_args(family, REML, nagq, engine, conf_level, se) -> None:
+def _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link) -> None:
     if family not in FAMILIES:
         raise InputError(f"family must be one of {FAMILIES}, got {family!r}")
     if not isinstance(REML, (bool, np.bool_)):
@@ -44,6 +45,16 @@ def _check_args(family, REML, nagq, engine, conf_level, se) -> None:
         raise InputError(f"conf_level must be a float in [0.5, 1), got {conf_level!r}")
     if se not in SE_METHODS:
         raise InputError(f"se must be one of {SE_METHODS}, got {se!r}")
+    if link not in LINKS:
+        raise InputError(f"link must be one of {LINKS}, got {link!r}")
+    if link != "logit" and family != "binomial":
+        raise InputError(f"link={link!r} applies to family='binomial' only")
+    if not isinstance(bias_reduction, (bool, np.bool_)):
+        raise InputError(f"bias_reduction must be True or False, got {bias_reduction!r}")
+    if bias_reduction and (family != "binomial" or nagq != 1):
+        raise InputError(
+            "bias_reduction=True applies to family='binomial' with nagq=1 (Laplace) only"
+        )
 
 
 def _check_agq(parsed: ParsedFormula, nagq: int) -> None:
@@ -56,8 +67,13 @@ def _check_agq(parsed: ParsedFormula, nagq: int) -> None:
             )
 
 
+#: Ratio columns of a binomial model's coefficients, by link: exp(estimate) is an odds ratio
+#: (logit) or a hazard ratio of the grouped-time proportional-hazards model (cloglog).
+RATIO_COLUMNS = {"logit": OR_COLUMNS, "cloglog": HR_COLUMNS}
+
+
 def _coef_table(
-    beta: np.ndarray, se: np.ndarray, names: list[str], binomial: bool, conf_level: float
+    beta: np.ndarray, se: np.ndarray, names: list[str], link: str | None, conf_level: float
 ) -> pd.DataFrame:
     z = stats.norm.ppf(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,10 +89,11 @@ def _coef_table(
         },
         index=pd.Index(names, name="term"),
     )
-    if binomial:
-        t["odds_ratio"] = np.exp(t["estimate"])
-        t["or_conf_low"] = np.exp(t["conf_low"])
-        t["or_conf_high"] = np.exp(t["conf_high"])
+    if link is not None:
+        ratio, low, high = RATIO_COLUMNS[link]
+        t[ratio] = np.exp(t["estimate"])
+        t[low] = np.exp(t["conf_low"])
+        t[high] = np.exp(t["conf_high"])
     return t
 
 
@@ -172,7 +189,7 @@ def _with_optimum(ef, raw, x, n_theta, objective, parsed, factor_levels) -> Engi
 
 
 def _binomial_checks(
-    ef: EngineFit, parsed, factor_levels, nagq: int, restarts: bool, notes: list[str]
+    ef: EngineFit, parsed, factor_levels, nagq: int, restarts: bool, notes: list[str], link: str
 ) -> tuple[EngineFit, robust.Curvature]:
     """Optimum check with the engine's deviance; where the engine's deviance fails (infinite
     where its PIRLS diverges, or a failed gradient / Hessian check) and every random term is a
@@ -195,7 +212,7 @@ def _binomial_checks(
     why = why or _engine_wall(curv)
     fallback_note = None
     if why is not None:
-        own = InterceptLaplace.from_mixedlm(raw.matrices) if nagq == 1 else None
+        own = InterceptLaplace.from_mixedlm(raw.matrices, link) if nagq == 1 else None
         if own is None:
             fallback_note = (
                 f"{why}; our own Laplace deviance (random intercepts only, nAGQ = 1) does not "
@@ -257,6 +274,188 @@ def _binomial_checks(
     return ef, curv
 
 
+#: Log odds ratios beyond this are separation, not data: a bias-reduced fit does not start there
+SEPARATED = 10.0
+#: Largest Newton step of the bias-reduced fit in any fixed effect (log-odds units)
+MAX_STEP = 3.0
+
+
+def _firth_newton(penalised, information, beta: np.ndarray, tol: float = 1e-7):
+    """Minimise ``penalised(beta)`` by Newton steps with the Hessian ``2 * information(beta)``
+    (the expected Hessian of the deviance; the penalty's own curvature is O(1) smaller) and a
+    central-difference gradient, steps capped at :data:`MAX_STEP` and halved until they lower
+    it. An ML estimate beyond :data:`SEPARATED` (separation) starts at 0 instead when that is
+    lower. Returns ``(beta, scaled gradient, evaluations)``; the scaled gradient is lme4's
+    convergence measure."""
+    free = np.ones(len(beta), dtype=bool)
+    f, n_evals, scaled = penalised(beta), 1, np.inf
+    wild = np.abs(beta) > SEPARATED
+    if wild.any():
+        tame = np.where(wild, 0.0, beta)
+        f_tame = penalised(tame)
+        n_evals += 1
+        if f_tame < f or not np.isfinite(f):
+            beta, f = tame, f_tame
+    for _ in range(100):
+        g = robust.numerical_gradient(penalised, beta, free)
+        n_evals += 2 * len(beta)
+        step = np.linalg.solve(2.0 * information(beta), g)
+        scaled = float(np.max(np.abs(step), initial=0.0))
+        if scaled < tol:
+            break
+        if scaled > MAX_STEP:
+            step *= MAX_STEP / scaled
+        t = 1.0
+        for _ in range(30):
+            fn = penalised(beta - t * step)
+            n_evals += 1
+            if fn <= f:
+                break
+            t *= 0.5
+        else:
+            break
+        beta, f = beta - t * step, fn
+    return beta, scaled, n_evals
+
+
+def _note_separation(ef: EngineFit, bias_reduced: bool, notes: list[str]) -> None:
+    """Name the predictors that separate a binary outcome (a warning and a note)."""
+    m = ef.raw.matrices
+    found = separation.separated(m.X, m.y, ef.names, ef.beta)
+    if not found:
+        return
+    text = "separation: " + "; ".join(found) + ". "
+    if bias_reduced:
+        text += (
+            "The bias-reducing penalty keeps these estimates finite, but the data carry little "
+            "information about them: read their intervals, not their point estimates"
+        )
+    else:
+        text += (
+            "Maximum likelihood has no finite estimate there (the reported one is where the "
+            "optimizer stopped, with a meaningless SE and p-value); refit with "
+            "bias_reduction=True (finite, Firth-type estimates), or drop or merge the predictor"
+        )
+    notes.append(text)
+    warnings.warn(text[0].upper() + text[1:] + ".", ModelWarning, stacklevel=3)
+
+
+def _check_random_effect_count(ef: EngineFit) -> None:
+    """lme4's ``check.nobs.vs.nRE``: a random term with at least as many random effects as
+    observations is not identified together with the residual (or the outcome's own
+    variation)."""
+    for s in ef.raw.matrices.random_structures:
+        q = int(s.n_levels) * int(s.n_terms)
+        if q >= ef.nobs:
+            terms = " + ".join("1" if t == "(Intercept)" else t for t in s.term_names)
+            raise InputError(
+                f"the random effects of ({terms} | {s.grouping_factor}) number {q:,} "
+                f"({s.n_levels:,} levels x {s.n_terms} terms), not fewer than the {ef.nobs:,} "
+                "rows: their variances cannot be told apart from the residual, so the model is "
+                "not identified. Drop the random slope, or use a grouping with more rows per "
+                "level"
+            )
+
+
+def _rank_deficiency(ef: EngineFit, parsed: ParsedFormula, refit, notes: list[str]):
+    """Report (and where needed redo) the dropping of linearly dependent fixed-effect columns.
+
+    The engine drops dependent columns by its own pivoting; lme4 drops the later of the
+    columns in formula order. Where they differ and lme4's columns are whole terms of the
+    formula, the model is refitted without those terms, so that the same columns as lme4's
+    remain. Returns the fit to report.
+    """
+    if not ef.dropped:
+        return ef
+    X, names = ef.full_design
+    lme4_drop = collinear.dependent_columns(X, names)
+    if set(lme4_drop) != set(ef.dropped):
+        terms = [t.strip() for t in parsed.fixed.split("+")]
+        if lme4_drop and all(c in terms for c in lme4_drop):
+            keep = [t for t in terms if t not in lme4_drop] or ["1"]
+            bars = " + ".join(
+                f"({t.expr} {'|' if t.correlated else '||'} {t.group})" for t in parsed.random
+            )
+            again = refit(parse_formula(f"{parsed.response} ~ {' + '.join(keep)} + {bars}"))
+            if not again.dropped:
+                ef = again
+    why = "; ".join(collinear.explain(X, names, c) for c in lme4_drop)
+    text = (
+        f"the fixed effects were linearly dependent, so {len(lme4_drop)} column(s) were "
+        f"dropped: {', '.join(lme4_drop)} ({why}). As lme4 does, the later of dependent "
+        "columns in formula order is the one dropped; remove it from the formula (or "
+        "rescale the predictors) to silence this"
+    )
+    if set(ef.names) & set(lme4_drop):
+        text += (
+            f". The engine dropped {', '.join(ef.dropped)} instead (lme4 would drop "
+            f"{', '.join(lme4_drop)}), and refitting without them was not possible here"
+        )
+    notes.append(text)
+    warnings.warn(text[0].upper() + text[1:] + ".", ModelWarning, stacklevel=3)
+    return ef
+
+
+def _bias_reduced(ef: EngineFit, parsed, factor_levels, se: str, link: str, notes: list[str]):
+    """Move the ML fit ``ef``'s fixed effects to the minimum of the Firth-penalised Laplace
+    deviance, the variances held at their ML estimates (penalising them too would pull them
+    towards 0: the fixed effects' information grows as the variances shrink).
+
+    Returns the fit at the penalised estimates (its log-likelihood is the unpenalised one
+    there), the scaled gradient of the penalised deviance (the convergence check), the
+    covariance of the fixed effects and how it was obtained: the inverse of the unpenalised
+    deviance's numerical Hessian at the bias-reduced estimates (``se="auto"``/``"hessian"``,
+    as lme4's default at its estimates; ``None`` when not positive definite), or with
+    ``se="model"`` the inverse information there, as brglm2 and logistf report it.
+    """
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    raw = ef.raw
+    own = InterceptLaplace.from_mixedlm(raw.matrices, link)
+    if own is None:
+        raise InputError(
+            "bias_reduction=True needs a model whose random terms are all random intercepts "
+            "'(1 | g)'; refit without bias_reduction for random slopes"
+        )
+    n_theta = len(ef.theta)
+    x_ml = np.r_[ef.theta, ef.beta]
+    d_engine = float(JointGLMMObjective(raw.matrices, raw.family, 1)(x_ml))
+    if np.isfinite(d_engine) and not abs(own(x_ml) - d_engine) < CROSS_CHECK_TOL:
+        raise ModelFitError(
+            f"bias reduction: our Laplace deviance ({own(x_ml):.8f}) disagrees with the "
+            f"engine's ({d_engine:.8f}) at the ML optimum; refit with bias_reduction=False"
+        )
+    pen = FirthPenalised(own)
+    theta = np.minimum(ef.theta, THETA_CAP)
+
+    def penalised(beta):
+        return pen(np.r_[theta, beta])
+
+    def information(beta):
+        return own.fixed_information(np.r_[theta, beta])
+
+    beta, scaled, n_evals = _firth_newton(penalised, information, ef.beta.copy())
+    x = np.r_[theta, beta]
+    if se == "model":
+        vcov, how = np.linalg.inv(information(beta)), "model"
+    else:
+        bounds = [(0.0, THETA_CAP)] * n_theta + [(None, None)] * len(beta)
+        vcov = robust.hessian_vcov(robust.curvature(own, x, bounds, n_theta), n_theta)
+        how = "hessian"
+    new = _with_optimum(ef, raw, x, n_theta, own, parsed, factor_levels)
+    j = int(np.argmax(np.abs(new.beta - ef.beta)))
+    notes.append(
+        "fixed effects bias-reduced: Firth-type penalty (Jeffreys prior on the fixed effects "
+        "given the variances, which stay at their ML estimates; the log-determinant of the "
+        "fixed effects' information is subtracted from the Laplace deviance), which removes "
+        "the leading small-sample bias of ML log odds ratios when events are few. Largest "
+        f"change from the ML estimate: {ef.names[j]} {ef.beta[j]:.4f} -> {new.beta[j]:.4f}; "
+        f"log-likelihood {ef.loglik:.4f} at the ML optimum, {new.loglik:.4f} at the "
+        f"bias-reduced one ({n_evals} evaluations of the penalised deviance)"
+    )
+    return new, scaled, vcov, how
+
+
 def fit_mixed(
     formula: str,
     data: pd.DataFrame,
@@ -269,6 +468,8 @@ def fit_mixed(
     conf_level: float = 0.95,
     restarts: bool = True,
     optimizer: str | None = None,
+    bias_reduction: bool = False,
+    link: str = "logit",
 ) -> MixedResult:
     """Fit a linear or logistic mixed-effects model written in lme4's formula syntax.
 
@@ -281,7 +482,7 @@ def fit_mixed(
     data : pandas.DataFrame
         Rows with a missing value in any formula variable are dropped (said in ``notes``).
     family : {"gaussian", "binomial"}
-        ``binomial`` needs a 0/1 or True/False outcome (logit link).
+        ``binomial`` needs a 0/1 or True/False outcome (logit link unless ``link`` says).
     REML : bool, default True
         Gaussian only: REML (lme4's default) or maximum likelihood (for comparing fixed
         effects with :func:`compare`). Binomial models are always ML.
@@ -302,6 +503,19 @@ def fit_mixed(
         keep the best optimum; ``notes`` lists every start and its deviance.
     optimizer : str, optional
         Engine optimizer name (e.g. ``"L-BFGS-B"``, ``"Nelder-Mead"``).
+    bias_reduction : bool, default False
+        Binomial, random intercepts only: after the ML fit, minimise the Laplace deviance
+        with a Firth-type penalty (:class:`~alliance_stats.models.laplace.FirthPenalised`),
+        which removes the leading small-sample bias of the log odds ratios (tens of events;
+        it also keeps estimates finite under separation). Standard errors (``se="auto"``)
+        come from the unpenalised deviance's numerical Hessian at the bias-reduced estimates
+        (``se="model"``: the inverse information of the fixed effects there, as brglm2 and
+        logistf report them). With the variances at 0 it is Firth's logistic regression (R:
+        ``brglm2``, ``type = "AS_mean"``).
+    link : {"logit", "cloglog"}, default "logit"
+        Binomial link. ``"cloglog"`` makes a discrete-time dropout model the grouped-time
+        proportional-hazards model: ``exp(estimate)`` is a hazard ratio (columns
+        ``hazard_ratio``, ``hr_conf_low``, ``hr_conf_high`` instead of the odds-ratio ones).
 
     Returns
     -------
@@ -327,8 +541,9 @@ def fit_mixed(
 
         lme4::lmer(Reaction ~ Days + (Days | Subject), data = sleepstudy)
         lme4::glmer(y ~ x + (1 | g), data = d, family = binomial, nAGQ = 1)
+        lme4::glmer(y ~ x + (1 | g), data = d, family = binomial(link = "cloglog"))
     """
-    _check_args(family, REML, nagq, engine, conf_level, se)
+    _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link)
     parsed = parse_formula(formula)
     _check_agq(parsed, nagq)
     mf = model_frame(parsed, data, family)
@@ -336,23 +551,37 @@ def fit_mixed(
     if mf.n_dropped:
         notes.append(f"{mf.n_dropped} row(s) with a missing formula variable were dropped")
     t0 = time.perf_counter()
-    ef = fit_mixedlm(parsed, mf.data, family, bool(REML), int(nagq), mf.factor_levels, optimizer)
+
+    def engine_fit(p):
+        return fit_mixedlm(
+            p, mf.data, family, bool(REML), int(nagq), mf.factor_levels, optimizer, link
+        )
+
+    ef = _rank_deficiency(engine_fit(parsed), parsed, engine_fit, notes)
+    _check_random_effect_count(ef)
     binomial = family == "binomial"
     converged = ef.converged
     se_method = "model"
     vcov = ef.vcov
     if binomial:
-        ef, curv = _binomial_checks(ef, parsed, mf.factor_levels, int(nagq), restarts, notes)
-        converged = curv.scaled_gradient < 1e-3
+        ef, curv = _binomial_checks(ef, parsed, mf.factor_levels, int(nagq), restarts, notes, link)
+        scaled, br_vcov, br_se = curv.scaled_gradient, None, ""
+        if bias_reduction:
+            ef, scaled, br_vcov, br_se = _bias_reduced(
+                ef, parsed, mf.factor_levels, se, link, notes
+            )
+        _note_separation(ef, bias_reduction, notes)
+        converged = scaled < 1e-3
         notes.append(
-            f"scaled gradient at the optimum {curv.scaled_gradient:.1e} (lme4's check; < 1e-3 is "
-            "converged)"
+            f"scaled gradient at the optimum {scaled:.1e} (lme4's check; < 1e-3 is converged)"
         )
         if not curv.positive_definite:
             notes.append("the Hessian is not positive definite: the optimum is not well defined")
         vcov = ef.vcov
-        if se in ("auto", "hessian"):
-            hv = robust.hessian_vcov(curv, len(ef.theta))
+        if bias_reduction and br_vcov is not None:
+            vcov, se_method = br_vcov, "model" if br_se == "model" else "hessian"
+        elif se in ("auto", "hessian"):
+            hv = None if bias_reduction else robust.hessian_vcov(curv, len(ef.theta))
             if hv is not None:
                 vcov, se_method = hv, "hessian"
             else:
@@ -379,13 +608,17 @@ def fit_mixed(
             "standard errors: "
             + (
                 "numerical Hessian over variance parameters and fixed effects (lme4 default)"
+                + (", at the bias-reduced estimates" if bias_reduction else "")
                 if se_method == "hessian"
+                else "inverse information of the fixed effects at the bias-reduced estimates "
+                "(as brglm2 and logistf report them; lme4's use.hessian = FALSE)"
+                if bias_reduction
                 else "model-based (lme4 use.hessian = FALSE)"
             )
         )
     fit_seconds = time.perf_counter() - t0
     sd = np.sqrt(np.clip(np.diag(vcov), 0, None))
-    coefs = _coef_table(ef.beta, sd, ef.names, binomial, conf_level)
+    coefs = _coef_table(ef.beta, sd, ef.names, link if binomial else None, conf_level)
     k, n = ef.n_par, ef.nobs
     dev = -2 * ef.loglik
     return MixedResult(
@@ -415,4 +648,6 @@ def fit_mixed(
         _frame=mf.data,
         _factor_levels=mf.factor_levels,
         _grouping=parsed.grouping_factors,
+        bias_reduction=bool(bias_reduction),
+        link=link if binomial else "identity",
     )

@@ -91,12 +91,32 @@ def model_frame(parsed: ParsedFormula, data: pd.DataFrame, family: str) -> Model
             f"family='gaussian' needs a numeric outcome; '{parsed.response}' holds text. "
             "Use family='binomial' for a 0/1 outcome"
         )
+    elif y.nunique() < 2:
+        raise InputError(
+            f"outcome '{parsed.response}' is {y.iloc[0]:g} in every one of the {len(y):,} "
+            "complete rows: a linear model of it has nothing to explain (no variance to split "
+            "into random effects and residual). Check the column, or that the right rows were "
+            "selected"
+        )
     for g in parsed.grouping_factors:
         n = frame[g].nunique()
         if n < 2:
             raise InputError(
                 f"grouping factor '{g}' has {n} level(s) in the complete rows; a random effect "
                 "needs at least two groups (drop the term or check the data)"
+            )
+    for term in parsed.random:
+        if len(frame.drop_duplicates(subset=list(term.group_factors))) == len(frame):
+            what = (
+                "the residual variance"
+                if family == "gaussian"
+                else "the 0/1 outcome's own variation"
+            )
+            raise InputError(
+                f"every level of '{term.group}' has exactly one row ({len(frame):,} rows, "
+                f"{len(frame):,} levels), so the random effect ({term.expr} | {term.group}) "
+                f"cannot be told apart from {what}: the model is not identified. Use a "
+                "grouping with repeated rows (e.g. client for session rows), or drop the term"
             )
     for c, levels in list(factor_levels.items()):
         present = [lv for lv in levels if lv in set(frame[c])]

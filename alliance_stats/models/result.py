@@ -25,6 +25,7 @@ from alliance_stats.errors import InputError
 
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 OR_COLUMNS = ("odds_ratio", "or_conf_low", "or_conf_high")
+HR_COLUMNS = ("hazard_ratio", "hr_conf_low", "hr_conf_high")
 VARCORR_COLUMNS = ("grp", "var1", "var2", "vcov", "sdcor")
 RANEF_COLUMNS = ("grpvar", "term", "grp", "condval", "condsd", "conf_low", "conf_high")
 
@@ -57,6 +58,10 @@ class MixedResult:
         ``"hessian"`` (numerical Hessian over variance parameters and fixed effects, as
         lme4's default for GLMMs) or ``"model"`` (lme4's ``use.hessian = FALSE`` / the
         linear-model formula).
+    bias_reduction : bool
+        The fixed effects are Firth-type bias-reduced (``fit_mixed(bias_reduction=True)``).
+    link : str
+        ``"identity"`` (gaussian), ``"logit"`` or ``"cloglog"`` (binomial).
     """
 
     formula: str
@@ -81,6 +86,8 @@ class MixedResult:
     vcov: pd.DataFrame = field(repr=False)
     conf_level: float = 0.95
     fit_seconds: float = field(default=float("nan"), repr=False)
+    bias_reduction: bool = False
+    link: str = "logit"
     _raw: Any = field(default=None, repr=False, compare=False)
     _frame: Any = field(default=None, repr=False, compare=False)
     _factor_levels: dict = field(default_factory=dict, repr=False, compare=False)
@@ -111,12 +118,27 @@ class MixedResult:
     def estimator(self) -> str:
         if self.family == "gaussian":
             return "REML" if self.REML else "ML"
+        if self.bias_reduction:
+            return "bias-reduced ML (Laplace, Firth-type penalty)"
         return "ML (Laplace)" if self.nagq == 1 else f"ML (adaptive GHQ, {self.nagq} points)"
+
+    @property
+    def ratio_columns(self) -> tuple[str, ...]:
+        """The exponentiated coefficient columns: odds ratios (logit), hazard ratios
+        (cloglog), none (gaussian)."""
+        if self.family != "binomial":
+            return ()
+        return HR_COLUMNS if self.link == "cloglog" else OR_COLUMNS
+
+    @property
+    def _kind(self) -> str:
+        if self.family == "gaussian":
+            return "Linear"
+        return "Logistic" if self.link == "logit" else "Binomial (cloglog link)"
 
     def _fixed_table(self) -> pd.DataFrame:
         cols = ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
-        if self.family == "binomial":
-            cols += list(OR_COLUMNS)
+        cols += list(self.ratio_columns)
         t = self.coefficients[cols].copy()
         t["p_value"] = [_fmt_p(p) for p in t["p_value"]]
         return t
@@ -130,7 +152,7 @@ class MixedResult:
         >>> print(fitted_example().summary().splitlines()[0])
         Linear mixed model (REML), engine mixedlm
         """
-        kind = "Linear" if self.family == "gaussian" else "Logistic"
+        kind = self._kind
         lines = [f"{kind} mixed model ({self.estimator}), engine {self.engine}"]
         lines.append(f"Formula: {self.formula}")
         groups = ", ".join(f"{k} {v}" for k, v in self.n_groups.items())
@@ -162,7 +184,7 @@ class MixedResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        kind = "Linear" if self.family == "gaussian" else "Logistic"
+        kind = self._kind
         head = (
             f"<p><b>{kind} mixed model</b> ({html.escape(self.estimator)}): "
             f"<code>{html.escape(self.formula)}</code><br>"
@@ -198,28 +220,28 @@ class MixedResult:
         if not intercept:
             t = t.drop(index="(Intercept)", errors="ignore")
         binom = self.family == "binomial"
-        est = t["odds_ratio"] if binom else t["estimate"]
-        lo = t["or_conf_low"] if binom else t["conf_low"]
-        hi = t["or_conf_high"] if binom else t["conf_high"]
+        ratio, low, high = self.ratio_columns or ("estimate", "conf_low", "conf_high")
+        est, lo, hi = t[ratio], t[low], t[high]
         y = np.arange(len(t))[::-1]
         ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="k", capsize=3)
         ax.axvline(1.0 if binom else 0.0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(y, list(t.index))
         if binom:
             ax.set_xscale("log")
-        ax.set_xlabel("odds ratio" if binom else "estimate")
+        ax.set_xlabel(ratio.replace("_", " ") if binom else "estimate")
         return ax
 
     # ------------------------------------------------------------------ quantities
     def _residual_variance(self) -> float:
         if self.family == "gaussian":
             return float(self.varcorr.loc[self.varcorr["grp"] == "Residual", "vcov"].iloc[0])
-        return float(np.pi**2 / 3)
+        return float(np.pi**2 / 6 if self.link == "cloglog" else np.pi**2 / 3)
 
     def icc(self) -> pd.DataFrame:
         """Intraclass correlations from the random-intercept variances.
 
-        For binomial models the level-1 variance is pi^2/3 (latent-scale ICC). With random
+        For binomial models the level-1 variance is pi^2/3 (latent-scale ICC; pi^2/6 for the
+        cloglog link). With random
         slopes, ICCs refer to covariate value 0 (the intercept).
 
         Returns

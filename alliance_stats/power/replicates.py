@@ -84,13 +84,14 @@ def _mixed_replicate(design: Design, effect: Effect, alpha: float, seed_seq) -> 
         outcome = "returned"
     n_rows, n_events = len(rows), int(rows["dropout_event"].sum())
     term = f"{s}_within" if design.component == "within" else f"{s}_between"
-    formula = CATALOGUE["dropout_hazard"].formula(terms).replace("dropout_event", outcome, 1)
+    spec = CATALOGUE["dropout_hazard"]
+    formula = spec.formula(terms).replace("dropout_event", outcome, 1)
     if n_events == 0 or n_events == n_rows:
         return _failed("no dropout (or no return) in the simulated study", n_rows, n_events)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            res = fit_mixed(formula, rows, family="binomial", restarts=False, se="auto")
+            res = fit_mixed(formula, rows, **spec.fit_options(), restarts=False, se="auto")
     except AllianceStatsError as exc:
         return _failed(f"{type(exc).__name__}: {exc}", n_rows, n_events)
     est = float(res.coefficients.loc[term, "estimate"])

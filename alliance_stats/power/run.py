@@ -164,7 +164,8 @@ def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, pre
         notes.append(
             "Analysis model per replicate: the dropout hazard model (alliance_stats.engagement) "
             f"on person-period rows, <outcome> ~ ns(period) + s_within + s_between{covs} + "
-            "(1 | therapist), with running (past-only) within/between splits; Laplace ML "
+            "(1 | therapist), with running (past-only) within/between splits; Laplace ML with "
+            "the fixed effects bias-reduced (Firth-type penalty), as the analysis fits it "
             "(fit_mixed, restarts=False; lme4's scaled-gradient and singular-fit checks "
             f"recorded); Wald test of the {d0.component}-client term."
         )

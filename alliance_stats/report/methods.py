@@ -93,11 +93,19 @@ def _groups(res) -> str:
 def model_sentence(purpose: str, res: Any, centring: str = "") -> str:
     """One sentence describing a fitted :class:`~alliance_stats.models.MixedResult`."""
     kind = "linear" if res.family == "gaussian" else "logistic"
+    if res.link == "cloglog":
+        kind = "binomial (complementary log-log link)"
     rand = " and ".join(random_terms(res.formula)) or "no random effects"
     est = {
         "REML": "restricted maximum likelihood (REML)",
         "ML": "maximum likelihood (ML)",
         "ML (Laplace)": "maximum likelihood with the Laplace approximation (ML (Laplace))",
+        "bias-reduced ML (Laplace, Firth-type penalty)": (
+            "maximum likelihood with the Laplace approximation, the fixed effects bias-reduced "
+            "by a Firth-type penalty, a Jeffreys prior on them given the variances, which stay "
+            "at their maximum-likelihood estimates (bias-reduced ML (Laplace, Firth-type "
+            "penalty))"
+        ),
     }.get(res.estimator, res.estimator)
     status = "converged" if res.converged else "did not meet the convergence criterion"
     if res.singular:
@@ -155,8 +163,9 @@ def methods_paragraph(f: MethodsFacts) -> str:
             f"p-values of the {s['n_terms']} strategy terms were adjusted with "
             f"{_ADJUST.get(s['adjust'], s['adjust'])}"
             + (
-                ", and a GEE with exchangeable within-client correlation and robust standard "
-                "errors was fitted as a sensitivity analysis."
+                ", and a GEE with an independence working correlation and client-clustered "
+                "robust standard errors was fitted as a sensitivity analysis (independence, as "
+                "the exposures vary over time; Pepe and Anderson, 1994)."
                 if s.get("gee")
                 else "."
             )

@@ -438,8 +438,8 @@ def _capped_engine_fit(theta_client: float):
 
     from alliance_stats.models import engines
 
-    def fit(parsed, data, family, REML, nagq, factor_levels, optimizer=None):
-        ef = engines.fit_mixedlm(parsed, data, family, REML, nagq, factor_levels, optimizer)
+    def fit(parsed, data, family, REML, nagq, factor_levels, optimizer=None, link="logit"):
+        ef = engines.fit_mixedlm(parsed, data, family, REML, nagq, factor_levels, optimizer, link)
         raw = ef.raw
         theta = np.asarray(raw.theta, dtype=float).copy()
         theta[1] = theta_client
