@@ -508,6 +508,9 @@ def _code_hits(series: pd.Series, distinct: _Distinct | None, codes):
                 yield code, hit
         return
     distinct = distinct or _Distinct.of(series.astype(object))
+    as_numbers = [_code_number(code, parse_text=False) for code in codes]
+    if all(n is None for n in as_numbers) and not distinct.text.isin([str(c) for c in codes]).any():
+        return  # one pass over the distinct values when no code occurs (wide files)
     numbers = None
     for code in codes:
         per_value = (distinct.text == str(code)).to_numpy()

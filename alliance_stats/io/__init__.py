@@ -307,6 +307,12 @@ def _read_raw(source, format, sheet, options, columns=None) -> tuple[RawTable, s
         raise InputError(f"the file '{name}' does not exist{_near(path)}")
     if path.is_dir():
         raise InputError(f"'{name}' is a folder, not a file; give the path of the data file")
+    if not path.is_file():  # a FIFO, a socket or a device (also behind a symlink)
+        raise InputError(
+            f"'{name}' is not a regular file (a pipe, socket or device), which could be read "
+            "forever; save the data to a file and read that"
+        )
+    text.check_size(path, name)
     if sheet is not None and fmt != "excel":
         raise InputError(f"sheet= only applies to Excel files; '{name}' is read as {fmt}")
     try:

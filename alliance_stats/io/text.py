@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io as _io
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -41,25 +42,64 @@ _START = 4096 * (201 + 1)
 _ASCII_COMPATIBLE = {"ascii", "utf-8", "utf-8-sig", "cp1252", "iso8859-1"}
 
 
+#: Largest file (or decompressed content) read, in bytes: 512 MiB unless the environment
+#: variable ``ALLIANCE_STATS_MAX_BYTES`` says otherwise; a guard against decompression bombs
+#: (1,000,000 sessions x 32 columns are about 150 MB of CSV).
+DEFAULT_MAX_BYTES = 512 * 2**20
+
+
+def max_bytes() -> int:
+    """The size cap in force (``ALLIANCE_STATS_MAX_BYTES`` or :data:`DEFAULT_MAX_BYTES`)."""
+    raw = os.environ.get("ALLIANCE_STATS_MAX_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise InputError(
+            f"ALLIANCE_STATS_MAX_BYTES must be a number of bytes (e.g. 4e9); got {raw!r}"
+        ) from None
+    if value <= 0:
+        raise InputError(f"ALLIANCE_STATS_MAX_BYTES must be positive; got {raw!r}")
+    return value
+
+
+def _too_large(name: str, what: str, cap: int) -> InputError:
+    return InputError(
+        f"'{name}' {what} more than {cap / 2**30:.3g} GiB, the size limit for a session file; "
+        "if it really holds that much data, raise the limit with the environment variable "
+        "ALLIANCE_STATS_MAX_BYTES (bytes, e.g. 8e9)"
+    )
+
+
+def check_size(path: Path, name: str) -> None:
+    """Refuse a file larger than the size cap before reading it."""
+    cap = max_bytes()
+    if path.stat().st_size > cap:
+        raise _too_large(name, "holds", cap)
+
+
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it ends in .gz, .bz2, .xz or .zip (one file)."""
+    """The file's bytes, decompressed when it ends in .gz, .bz2, .xz or .zip (one file);
+    decompressing stops with an :class:`InputError` beyond the size cap (:func:`max_bytes`)."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".zip":
         return _unzip(path, data)
+    import bz2
+    import gzip
     import lzma
 
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix)
+    if opener is None:
+        return data
+    cap = max_bytes()
     try:
-        if suffix == ".gz":
-            import gzip
-
-            return gzip.decompress(data)
-        if suffix == ".bz2":
-            import bz2
-
-            return bz2.decompress(data)
-        if suffix == ".xz":
-            return lzma.decompress(data)
+        with opener(_io.BytesIO(data)) as stream:
+            content = stream.read(cap + 1)
+        if len(content) > cap:
+            raise _too_large(str(path), "decompresses to", cap)
+        return content
     except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
         raise InputError(
             f"cannot decompress '{path}' ({exc}): the file is damaged or is not "
@@ -72,9 +112,12 @@ def _unzip(path: Path, data: bytes) -> bytes:
     import io
     import zipfile
 
+    cap = max_bytes()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) == 1 and members[0].file_size > cap:
+                raise _too_large(str(path), "decompresses to", cap)
             content = archive.read(members[0]) if len(members) == 1 else None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise InputError(
