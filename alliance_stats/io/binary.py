@@ -161,7 +161,53 @@ def read_excel(path: Path, name: str, sheet: str | int | None, options: dict[str
     rows = np.arange(header_at + 2, header_at + 2 + len(body), dtype=np.int64)
     raw = RawTable(frame, name, "excel", row_numbers=rows, row_unit="row")
     raw.header_line = header_at + 1
+    widths = _excel_zero_formats(path, chosen, header_at, [j for j in range(width) if j in keep])
+    for column, (spec, pad_width) in widths.items():
+        label = frame.columns[column]
+        padded = _pad(frame.iloc[:, column], pad_width)
+        if padded is not None:
+            raw.frame.isetitem(column, padded)
+            raw.note(
+                "display_format",
+                f"'{label}' has the Excel number format {spec} (leading zeros), so its values "
+                f"were read as text the way Excel shows them (1 -> {1:0{pad_width}d})",
+                column=label,
+            )
     return raw
+
+
+#: Data rows whose cell number formats are looked at for leading-zero formats
+_FORMAT_ROWS = 200
+
+
+def _excel_zero_formats(path: Path, sheet: str, header_at: int, kept: list[int]) -> dict:
+    """Frame column position -> (format, width) for .xlsx columns whose numbers carry a
+    leading-zero number format (``000``): every numeric cell of the first data rows has it."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    try:
+        openpyxl = require("openpyxl", "excel", "Reading Excel number formats")
+        book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    except Exception:
+        return {}
+    seen: dict[int, set] = {}
+    try:
+        rows = book[sheet].iter_rows(min_row=header_at + 2, max_row=header_at + 1 + _FORMAT_ROWS)
+        for row in rows:
+            for j, cell in enumerate(row):
+                value = getattr(cell, "value", None)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    seen.setdefault(j, set()).add(str(getattr(cell, "number_format", "")))
+    finally:
+        book.close()
+    out = {}
+    for position, j in enumerate(kept):
+        specs = seen.get(j, set())
+        if len(specs) == 1:
+            spec = next(iter(specs))
+            if re.fullmatch(r"0{2,}", spec):
+                out[position] = (spec, len(spec))
+    return out
 
 
 # ----------------------------------------------------------------------------- SPSS / Stata

@@ -176,3 +176,25 @@ def test_zero_padded_display_formats_keep_their_zeros(tmp_path, suffix, spec):
         assert als.read_sessions(path)["client"].tolist() == ["0001", "0001", "0012"]
     notes = als.validate_sessions(path).problems
     assert (notes["rule"] == "display_format").sum() == 1
+
+
+@pytest.mark.parametrize("fmt, expected", [("0000", ["0001", "0012"]), ("0", ["1", "12"])])
+def test_excel_leading_zero_number_format_keeps_ids_as_shown(tmp_path, fmt, expected):
+    """Ids stored as numbers with the Excel format 0000 read as Excel shows them, noted."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["client", "therapist", "session", "attended", "wai_1"])
+    for client, session in [(1, 1), (1, 2), (12, 1), (12, 2)]:
+        ws.append([client, "t1", session, 1, 3])
+    for r in range(2, 6):
+        ws.cell(row=r, column=1).number_format = fmt
+    path = tmp_path / "ids.xlsx"
+    wb.save(path)
+    df = als.read_sessions(path)
+    assert sorted(df["client"].unique()) == expected
+    notes = als.validate_sessions(path).notes
+    padded = notes[notes["rule"] == "display_format"]
+    assert len(padded) == (1 if fmt == "0000" else 0)
+    if len(padded):
+        assert "0000" in padded["message"].iloc[0] and padded["column"].iloc[0] == "client"
