@@ -91,9 +91,10 @@ def _coef_table(
     )
     if link is not None:
         ratio, low, high = RATIO_COLUMNS[link]
-        t[ratio] = np.exp(t["estimate"])
-        t[low] = np.exp(t["conf_low"])
-        t[high] = np.exp(t["conf_high"])
+        with np.errstate(over="ignore"):  # a runaway estimate (separation) is inf, and noted
+            t[ratio] = np.exp(t["estimate"])
+            t[low] = np.exp(t["conf_low"])
+            t[high] = np.exp(t["conf_high"])
     return t
 
 
@@ -284,22 +285,39 @@ def _firth_newton(penalised, information, beta: np.ndarray, tol: float = 1e-7):
     """Minimise ``penalised(beta)`` by Newton steps with the Hessian ``2 * information(beta)``
     (the expected Hessian of the deviance; the penalty's own curvature is O(1) smaller) and a
     central-difference gradient, steps capped at :data:`MAX_STEP` and halved until they lower
-    it. An ML estimate beyond :data:`SEPARATED` (separation) starts at 0 instead when that is
-    lower. Returns ``(beta, scaled gradient, evaluations)``; the scaled gradient is lme4's
-    convergence measure."""
+    it. Starts from the ML estimate, or, under separation (an estimate beyond
+    :data:`SEPARATED`), from whichever of it, it with the runaway estimates at 0, and all
+    slopes at 0 has the lowest penalised deviance; a start where the gradient cannot be
+    computed gives way to the next. Returns ``(beta, scaled gradient, evaluations)``; the
+    scaled gradient is lme4's convergence measure."""
+    starts = [beta]
+    if (np.abs(beta) > SEPARATED).any():
+        starts += [np.where(np.abs(beta) > SEPARATED, 0.0, beta), np.zeros_like(beta)]
+    values = [penalised(b) for b in starts]
+    order = [i for i in np.argsort(values) if np.isfinite(values[i])]
+    n_evals, best = len(starts), (beta, np.inf)
+    for i in order:
+        b, scaled, used = _newton_from(penalised, information, starts[i], values[i], tol)
+        n_evals += used
+        if scaled < best[1]:
+            best = (b, scaled)
+        if scaled < 1e-3:
+            break
+    return best[0], best[1], n_evals
+
+
+def _newton_from(penalised, information, beta, f, tol):
     free = np.ones(len(beta), dtype=bool)
-    f, n_evals, scaled = penalised(beta), 1, np.inf
-    wild = np.abs(beta) > SEPARATED
-    if wild.any():
-        tame = np.where(wild, 0.0, beta)
-        f_tame = penalised(tame)
-        n_evals += 1
-        if f_tame < f or not np.isfinite(f):
-            beta, f = tame, f_tame
+    n_evals, scaled = 0, np.inf
     for _ in range(100):
         g = robust.numerical_gradient(penalised, beta, free)
         n_evals += 2 * len(beta)
-        step = np.linalg.solve(2.0 * information(beta), g)
+        try:
+            step = np.linalg.solve(2.0 * information(beta), g)
+        except np.linalg.LinAlgError:
+            return beta, np.inf, n_evals
+        if not np.all(np.isfinite(step)):
+            return beta, np.inf, n_evals
         scaled = float(np.max(np.abs(step), initial=0.0))
         if scaled < tol:
             break
@@ -576,7 +594,11 @@ def fit_mixed(
             f"scaled gradient at the optimum {scaled:.1e} (lme4's check; < 1e-3 is converged)"
         )
         if not curv.positive_definite:
-            notes.append("the Hessian is not positive definite: the optimum is not well defined")
+            notes.append(
+                "the Hessian is not positive definite at the ML optimum: that optimum is not "
+                "well defined"
+                + ("; the bias-reduced estimates are reported" if bias_reduction else "")
+            )
         vcov = ef.vcov
         if bias_reduction and br_vcov is not None:
             vcov, se_method = br_vcov, "model" if br_se == "model" else "hessian"

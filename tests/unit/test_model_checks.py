@@ -89,3 +89,25 @@ def test_separation_named():
                                  bias_reduction=True)  # fmt: skip
     assert any("keeps these estimates finite" in n for n in br.notes)
     assert abs(br.coefficients.loc["z", "estimate"]) < 6
+
+
+def test_strategy_effects_under_separation_stay_finite_and_say_so():
+    """A strategy used only by clients who never drop out: bias-reduced estimates stay finite,
+    the fit converges, the separation is named, and no numpy warning leaks."""
+    import alliance_stats as als
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = als.score(als.datasets.load("clinic"), "wai_sr", items="wai_{}")
+        dropped = set(als.retention_outcomes(df).query("dropout_event == 1")["client"])
+    use = (np.arange(len(df)) % 3 == 0).astype(int)
+    df["naming_nonverbal"] = np.where(df["client"].isin(dropped), 0, use)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st = als.strategy_effects(df, ["validation", "naming_nonverbal"],
+                                  covariates=["wai_sr_total"], gee=False)  # fmt: skip
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    row = st.table.set_index(["strategy", "component"]).loc[("naming_nonverbal", "between")]
+    assert np.isfinite(row["estimate"]) and np.isfinite(row["or_conf_low"])
+    assert row["converged"] and st.model.bias_reduction
+    assert any("separation" in n and "naming_nonverbal_between" in n for n in st.notes)
