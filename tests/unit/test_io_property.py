@@ -143,3 +143,62 @@ def test_out_of_range_date_is_an_invalid_date():
     )
     report = als.validate_sessions(frame)
     assert report.errors["rule"].tolist() == ["invalid_date"]
+
+
+@st.composite
+def session_tables(draw) -> pd.DataFrame:
+    """Plausible session tables: canonical columns, extra columns, blank rows and bad cells."""
+    n = draw(st.integers(1, 12))
+    clients = draw(st.lists(st.sampled_from(["a", "b", "007", "7", "c"]), min_size=n, max_size=n))
+    sessions = pd.Series(clients).groupby(clients).cumcount().add(1).astype(object)
+    frame = pd.DataFrame({
+        "client": pd.Series(clients, dtype=object),
+        "therapist": "t1",
+        "session": sessions,
+        "attended": draw(st.lists(st.sampled_from([1, 0, "yes", "no"]), min_size=n, max_size=n)),
+    })  # fmt: skip
+    for name in draw(st.lists(st.sampled_from(["wai", "notes", "Unnamed"]), unique=True,
+                              max_size=3)):  # fmt: skip
+        frame[name] = draw(st.lists(st.one_of(st.none(), st.floats(1, 7), st.text(max_size=4)),
+                                    min_size=n, max_size=n))  # fmt: skip
+    if draw(st.booleans()):  # one bad cell
+        column = draw(st.sampled_from(["session", "attended", "client"]))
+        frame[column] = frame[column].astype(object)
+        frame.loc[draw(st.integers(0, n - 1)), column] = draw(st.sampled_from(["x", "", -1, 0]))
+    blanks = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=2))
+    for i in blanks:
+        frame.iloc[i] = None
+    return frame
+
+
+@SETTINGS
+@given(frame=session_tables(), as_csv=st.booleans())
+def test_every_row_and_column_is_kept_or_reported(frame, as_csv):
+    """rows in = rows out + rows reported as left out; every column in is in the table; ids
+    as written. The same for the table written as a CSV file."""
+    from alliance_stats.io import read_sessions_checked
+
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+        warnings.simplefilter("ignore")
+        source = frame
+        if as_csv:
+            source = Path(tmp) / "sessions.csv"
+            frame.to_csv(source, index=False)
+        try:
+            checked = read_sessions_checked(source)
+        except AllianceStatsError:
+            return
+    report = checked.report
+    problems = report.problems
+    if not report.ok:
+        assert checked.table is None and len(report.errors) > 0
+        assert problems["row"].astype(str).str.len().gt(0).any()
+        return
+    left_out = problems[problems["rule"] == "blank_row"]
+    assert len(checked.table) + len(left_out) == len(frame)
+    for column in frame.columns:
+        assert column in checked.table.columns, column
+    # ids as written: '007' and '7' stay two clients
+    kept = checked.table["client"].astype(str)
+    written = frame["client"].dropna().astype(str)
+    assert set(kept) == set(written[written.str.strip() != ""])
