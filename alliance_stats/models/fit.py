@@ -275,67 +275,6 @@ def _binomial_checks(
     return ef, curv
 
 
-#: Log odds ratios beyond this are separation, not data: a bias-reduced fit does not start there
-SEPARATED = 10.0
-#: Largest Newton step of the bias-reduced fit in any fixed effect (log-odds units)
-MAX_STEP = 3.0
-
-
-def _firth_newton(penalised, information, beta: np.ndarray, tol: float = 1e-7):
-    """Minimise ``penalised(beta)`` by Newton steps with the Hessian ``2 * information(beta)``
-    (the expected Hessian of the deviance; the penalty's own curvature is O(1) smaller) and a
-    central-difference gradient, steps capped at :data:`MAX_STEP` and halved until they lower
-    it. Starts from the ML estimate, or, under separation (an estimate beyond
-    :data:`SEPARATED`), from whichever of it, it with the runaway estimates at 0, and all
-    slopes at 0 has the lowest penalised deviance; a start where the gradient cannot be
-    computed gives way to the next. Returns ``(beta, scaled gradient, evaluations)``; the
-    scaled gradient is lme4's convergence measure."""
-    starts = [beta]
-    if (np.abs(beta) > SEPARATED).any():
-        starts += [np.where(np.abs(beta) > SEPARATED, 0.0, beta), np.zeros_like(beta)]
-    values = [penalised(b) for b in starts]
-    order = [i for i in np.argsort(values) if np.isfinite(values[i])]
-    n_evals, best = len(starts), (beta, np.inf)
-    for i in order:
-        b, scaled, used = _newton_from(penalised, information, starts[i], values[i], tol)
-        n_evals += used
-        if scaled < best[1]:
-            best = (b, scaled)
-        if scaled < 1e-3:
-            break
-    return best[0], best[1], n_evals
-
-
-def _newton_from(penalised, information, beta, f, tol):
-    free = np.ones(len(beta), dtype=bool)
-    n_evals, scaled = 0, np.inf
-    for _ in range(100):
-        g = robust.numerical_gradient(penalised, beta, free)
-        n_evals += 2 * len(beta)
-        try:
-            step = np.linalg.solve(2.0 * information(beta), g)
-        except np.linalg.LinAlgError:
-            return beta, np.inf, n_evals
-        if not np.all(np.isfinite(step)):
-            return beta, np.inf, n_evals
-        scaled = float(np.max(np.abs(step), initial=0.0))
-        if scaled < tol:
-            break
-        if scaled > MAX_STEP:
-            step *= MAX_STEP / scaled
-        t = 1.0
-        for _ in range(30):
-            fn = penalised(beta - t * step)
-            n_evals += 1
-            if fn <= f:
-                break
-            t *= 0.5
-        else:
-            break
-        beta, f = beta - t * step, fn
-    return beta, scaled, n_evals
-
-
 def _note_separation(ef: EngineFit, bias_reduced: bool, notes: list[str]) -> None:
     """Name the predictors that separate a binary outcome (a warning and a note)."""
     m = ef.raw.matrices
@@ -443,19 +382,11 @@ def _bias_reduced(ef: EngineFit, parsed, factor_levels, se: str, link: str, note
             f"bias reduction: our Laplace deviance ({own(x_ml):.8f}) disagrees with the "
             f"engine's ({d_engine:.8f}) at the ML optimum; refit with bias_reduction=False"
         )
-    pen = FirthPenalised(own)
     theta = np.minimum(ef.theta, THETA_CAP)
-
-    def penalised(beta):
-        return pen(np.r_[theta, beta])
-
-    def information(beta):
-        return own.fixed_information(np.r_[theta, beta])
-
-    beta, scaled, n_evals = _firth_newton(penalised, information, ef.beta.copy())
+    beta, scaled, n_evals = FirthPenalised(own).minimise(theta, ef.beta.copy())
     x = np.r_[theta, beta]
     if se == "model":
-        vcov, how = np.linalg.inv(information(beta)), "model"
+        vcov, how = np.linalg.inv(own.fixed_information(x)), "model"
     else:
         bounds = [(0.0, THETA_CAP)] * n_theta + [(None, None)] * len(beta)
         vcov = robust.hessian_vcov(robust.curvature(own, x, bounds, n_theta), n_theta)
