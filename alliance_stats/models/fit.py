@@ -25,7 +25,7 @@ from alliance_stats.models.engines import ENGINES, EngineFit, fit_mixedlm, trans
 from alliance_stats.models.formula import ParsedFormula, parse_formula
 from alliance_stats.models.frame import FAMILIES, model_frame
 from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
-from alliance_stats.models.result import HR_COLUMNS, OR_COLUMNS, MixedResult
+from alliance_stats.models.result import RATIO_COLUMNS, MixedResult
 
 SE_METHODS = ("auto", "hessian", "model")
 
@@ -65,11 +65,6 @@ def _check_agq(parsed: ParsedFormula, nagq: int) -> None:
                 "nagq > 1 needs exactly one random intercept '(1 | group)'; use nagq=1 "
                 "(Laplace) for crossed, nested or random-slope models"
             )
-
-
-#: Ratio columns of a binomial model's coefficients, by link: exp(estimate) is an odds ratio
-#: (logit) or a hazard ratio of the grouped-time proportional-hazards model (cloglog).
-RATIO_COLUMNS = {"logit": OR_COLUMNS, "cloglog": HR_COLUMNS}
 
 
 def _coef_table(
@@ -377,9 +372,10 @@ def _bias_reduced(ef: EngineFit, parsed, factor_levels, se: str, link: str, note
     n_theta = len(ef.theta)
     x_ml = np.r_[ef.theta, ef.beta]
     d_engine = float(JointGLMMObjective(raw.matrices, raw.family, 1)(x_ml))
-    if np.isfinite(d_engine) and not abs(own(x_ml) - d_engine) < CROSS_CHECK_TOL:
+    d_own = own(x_ml)
+    if np.isfinite(d_engine) and not abs(d_own - d_engine) < CROSS_CHECK_TOL:
         raise ModelFitError(
-            f"bias reduction: our Laplace deviance ({own(x_ml):.8f}) disagrees with the "
+            f"bias reduction: our Laplace deviance ({d_own:.8f}) disagrees with the "
             f"engine's ({d_engine:.8f}) at the ML optimum; refit with bias_reduction=False"
         )
     theta = np.minimum(ef.theta, THETA_CAP)

@@ -26,6 +26,9 @@ from alliance_stats.errors import InputError
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 OR_COLUMNS = ("odds_ratio", "or_conf_low", "or_conf_high")
 HR_COLUMNS = ("hazard_ratio", "hr_conf_low", "hr_conf_high")
+#: Ratio columns of a binomial model's coefficients, by link: exp(estimate) is an odds ratio
+#: (logit) or a hazard ratio of the grouped-time proportional-hazards model (cloglog).
+RATIO_COLUMNS = {"logit": OR_COLUMNS, "cloglog": HR_COLUMNS}
 VARCORR_COLUMNS = ("grp", "var1", "var2", "vcov", "sdcor")
 RANEF_COLUMNS = ("grpvar", "term", "grp", "condval", "condsd", "conf_low", "conf_high")
 
@@ -126,9 +129,7 @@ class MixedResult:
     def ratio_columns(self) -> tuple[str, ...]:
         """The exponentiated coefficient columns: odds ratios (logit), hazard ratios
         (cloglog), none (gaussian)."""
-        if self.family != "binomial":
-            return ()
-        return HR_COLUMNS if self.link == "cloglog" else OR_COLUMNS
+        return RATIO_COLUMNS[self.link] if self.family == "binomial" else ()
 
     @property
     def _kind(self) -> str:
