@@ -422,8 +422,11 @@ def _blank(
     return distinct.take((distinct.text == "").to_numpy(), True, rows)
 
 
-def _blank_rows(frame: pd.DataFrame, distinct) -> np.ndarray:
-    """Rows with no value in any column (looking further only at rows blank so far)."""
+def _blank_rows(frame: pd.DataFrame, distinct, settled=()) -> np.ndarray:
+    """Rows with no value in any column (looking further only at rows blank so far).
+
+    The columns in ``settled`` hold no blank text: only their missing cells are blank.
+    """
     blank = np.zeros(len(frame), dtype=bool)
     if not len(frame.columns):
         return blank
@@ -432,7 +435,10 @@ def _blank_rows(frame: pd.DataFrame, distinct) -> np.ndarray:
     for column in others:
         if not rows.size:
             break
-        rows = rows[_blank(frame[column], distinct[column], rows)]
+        if column in settled:
+            rows = rows[frame[column].iloc[rows].isna().to_numpy()]
+        else:
+            rows = rows[_blank(frame[column], distinct[column], rows)]
     blank[rows] = True
     return blank
 
@@ -446,10 +452,11 @@ def _parse_numbers(series: pd.Series, distinct: _Distinct | None = None) -> pd.S
     return pd.Series(distinct.take(parsed, np.nan), index=series.index, name=series.name)
 
 
-def _apply_missing_codes(frame, codes, found: _Collector, distinct) -> pd.DataFrame:
+def _apply_missing_codes(frame, codes, found: _Collector, distinct, skip=()) -> pd.DataFrame:
     """Replace missing-value codes by NaN, one note per column and code.
 
-    ``distinct`` (column -> :class:`_Distinct` or ``None``) is updated for the columns changed.
+    ``distinct`` (column -> :class:`_Distinct` or ``None``) is updated for the columns changed;
+    the columns in ``skip`` are known to hold no code.
     """
     if not codes:
         return frame
@@ -462,8 +469,9 @@ def _apply_missing_codes(frame, codes, found: _Collector, distinct) -> pd.DataFr
         )
     frame = frame.copy(deep=False)
     for column, column_codes in per_column.items():
-        if isinstance(column_codes, (str, int, float)):
-            column_codes = [column_codes]
+        if column in skip:
+            continue
+        column_codes = _as_codes(column_codes)
         series = frame[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
             continue
@@ -581,10 +589,22 @@ def check(
             f"Name it '{name}' in the file or map it with columns={{'your name': '{name}'}}",
         )
 
-    distinct = {column: _distinct_values(frame[column], source) for column in frame.columns}
-    frame = _apply_missing_codes(frame, missing_codes, found, distinct)
+    forced = set(numeric or ())
+    ratings = None if ratings is None else list(ratings)
+    unknown = forced - set(frame.columns)
+    if unknown:
+        raise InputError(f"numeric names column(s) {sorted(unknown)} that the table does not have")
+    checked_alone = forced | set(ranges or ()) | set(ratings or ()) | set(schema.FIXED_COLUMNS)
+    settled = _settled_columns(
+        frame, [c for c in frame.columns if c not in checked_alone], missing_codes
+    )
+    distinct = {
+        column: None if column in settled else _distinct_values(frame[column], source)
+        for column in frame.columns
+    }
+    frame = _apply_missing_codes(frame, missing_codes, found, distinct, skip=settled)
 
-    blank_rows = _blank_rows(frame, distinct)
+    blank_rows = _blank_rows(frame, distinct, settled)
     if blank_rows.any():
         found.add(
             "warning",
@@ -625,12 +645,11 @@ def check(
     if schema.DATE in frame.columns:
         out[schema.DATE] = _check_dates(frame[schema.DATE], keep, found, distinct[schema.DATE])
 
-    forced = set(numeric or ())
-    unknown = forced - set(frame.columns)
-    if unknown:
-        raise InputError(f"numeric names column(s) {sorted(unknown)} that the table does not have")
     for column in frame.columns:
         if column in schema.FIXED_COLUMNS:
+            continue
+        if column in settled:
+            out[column] = settled[column]
             continue
         out[column] = _check_other(frame[column], column in forced, keep, found, distinct[column])
         _check_finite(out[column], frame[column], keep, found)
@@ -669,7 +688,7 @@ def _canonical_table(out: dict[str, pd.Series], order: _Order) -> pd.DataFrame:
     """
     first = [c for c in schema.FIXED_COLUMNS if c in out]
     columns = first + [c for c in out if c not in first]
-    table = pd.DataFrame({c: out[c] for c in columns}, copy=False)
+    table = pd.concat({c: out[c] for c in columns}, axis=1)  # faster than a dict for wide tables
     if order.rows is not None:
         table = table.take(order.rows)
     return table.reset_index(drop=True)
@@ -894,6 +913,83 @@ def _check_finite(numbers: pd.Series, values: pd.Series, keep, found) -> None:
             "an infinite number (inf, -inf, or too large to store, such as 1e400); correct "
             "it, or leave the cell empty if it means missing",
         )
+
+
+def _settled_columns(frame: pd.DataFrame, columns: list[str], codes) -> dict[str, pd.Series]:
+    """The columns among ``columns`` that need no check of their own, as validation leaves them.
+
+    A text column is settled when it holds only text (Python ``str``) or missing cells and no
+    value is blank, padded with spaces, readable as a number or equal to a missing-value code;
+    a numeric column when no value is infinite or a missing-value code. Deciding this for all
+    columns in one pass over their cells keeps wide files (thousands of columns) linear in
+    cells rather than paying pandas' per-operation cost column by column.
+    """
+    dtypes = frame.dtypes[~frame.columns.duplicated(keep=False)]
+    wanted = set(columns)
+    text, numbers = [], []
+    for column, dtype in dtypes.items():
+        if column not in wanted or isinstance(dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            text.append(column)
+        elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+            numbers.append(column)
+    if not len(frame):
+        return {}
+    code_list = (
+        [c for column_codes in codes.values() for c in _as_codes(column_codes)]
+        if isinstance(codes, Mapping)
+        else _as_codes(codes)
+    )
+    settled = {}
+    if len(text) > 1:
+        settled.update(_settled_text(frame[text], {str(c) for c in code_list}))
+    if len(numbers) > 1:
+        code_numbers = [n for c in code_list if (n := _code_number(c, True)) is not None]
+        values = frame[numbers]
+        other_types = [c for c, dtype in values.dtypes.items() if dtype != "float64"]
+        if other_types:
+            values = values.astype(dict.fromkeys(other_types, "float64"))
+        array = values.to_numpy()
+        odd = np.isinf(array).any(axis=0) | np.isin(array, code_numbers).any(axis=0)
+        settled.update((c, v) for (c, v), bad in zip(values.items(), odd) if not bad)
+    return settled
+
+
+def _settled_text(frame: pd.DataFrame, code_texts: set[str]) -> dict[str, pd.Series]:
+    """The text columns of :func:`_settled_columns`, as ``str`` columns."""
+    cells = frame.to_numpy(dtype=object).T.ravel()
+    try:
+        positions, uniques = pd.factorize(cells)
+    except TypeError:  # unhashable cells: the column-by-column path names them
+        return {}
+    raw = pd.Series(uniques, dtype=object)
+    is_text = raw.map(type).eq(str).to_numpy()
+    raw = raw.where(is_text, "")
+    stripped = raw.astype("str").str.strip()
+    odd = (
+        ~is_text
+        | (stripped == "").to_numpy()
+        | (stripped != raw).to_numpy()
+        | pd.to_numeric(stripped, errors="coerce").notna().to_numpy()
+        | stripped.isin(code_texts).to_numpy()
+    )
+    odd_cells = np.append(odd, False)[positions].reshape(frame.shape[1], len(frame))
+    keep = [c for c, bad in zip(frame.columns, odd_cells.any(axis=1)) if not bad]
+    if not keep:
+        return {}
+    kept = frame[keep]
+    objects = [c for c, dtype in kept.dtypes.items() if dtype != "str"]
+    if objects:
+        kept = kept.astype(dict.fromkeys(objects, "str"))
+    return dict(kept.items())
+
+
+def _as_codes(codes) -> list:
+    """Missing-value codes as a list (one code may be given alone)."""
+    if codes is None:
+        return []
+    return [codes] if isinstance(codes, (str, int, float)) else list(codes)
 
 
 def _distinct_values(series: pd.Series, source: Source) -> _Distinct | None:

@@ -111,6 +111,16 @@ def to_sessions(raw: RawTable, record: str | None = None) -> RawTable:
         is_session |= ~_blank(frame[instrument])
     drop = [c for c in (event, instrument, instance) if c is not None]
     fields = [c for c in frame.columns if c not in drop and c != record]
+    for taken in {schema.CLIENT, schema.SESSION} & set(fields):
+        made_from = (
+            record if taken == schema.CLIENT else " / ".join(c for c in (instance, event) if c)
+        )
+        raise InputError(
+            f"the REDCap export '{raw.name}' has its own field '{taken}', while the table's "
+            f"'{taken}' column is made from {made_from}; rename the field in REDCap or in the "
+            f"export (e.g. to '{taken}_field'), or read the file with format='csv' if that "
+            "field already holds one value per session row"
+        )
     records = frame[record].astype("str").str.strip().to_numpy()
     session_pos = np.flatnonzero(is_session)
     other_pos = np.flatnonzero(~is_session)

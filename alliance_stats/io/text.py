@@ -85,14 +85,14 @@ def read_bytes(path: Path) -> bytes:
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return _unzip(path, data)
+        return refuse_binary(str(path), _unzip(path, data))
     import bz2
     import gzip
     import lzma
 
     opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix)
     if opener is None:
-        return data
+        return refuse_binary(str(path), data)
     cap = max_bytes()
     try:
         with opener(_io.BytesIO(data)) as stream:
@@ -105,6 +105,41 @@ def read_bytes(path: Path) -> bytes:
             f"cannot decompress '{path}' ({exc}): the file is damaged or is not "
             f"{suffix[1:]}-compressed; re-export it, or rename it to what it is"
         ) from None
+    return refuse_binary(str(path), content)
+
+
+#: Leading bytes of binary files a text reader must not read as text: (signature, what the
+#: file is, the name ending that reads it).
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook)", ".zip or .xlsx"),
+    (b"\x1f\x8b", "gzip-compressed", ".csv.gz"),
+    (b"BZh", "bzip2-compressed", ".csv.bz2"),
+    (b"\xfd7zXZ\x00", "xz-compressed", ".csv.xz"),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"$FL2", "an SPSS data file", ".sav"),
+    (b"$FL3", "an SPSS data file", ".sav"),
+    (b"<stata_dta>", "a Stata data file", ".dta"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls workbook", ".xls"),
+    (b"%PDF", "a PDF document", None),
+)
+
+
+def refuse_binary(name: str, data: bytes) -> bytes:
+    """``data`` unchanged, or an :class:`InputError` when it starts like a binary file kind.
+
+    Examples
+    --------
+    >>> refuse_binary("s.csv", b"client,session\\n")
+    b'client,session\\n'
+    """
+    for signature, what, ending in _SIGNATURES:
+        if data.startswith(signature):
+            fix = (
+                f"rename it to end in {ending} so it is read as what it is"
+                if ending
+                else "export the session table as CSV, Excel, SPSS, Stata or Parquet"
+            )
+            raise InputError(f"'{name}' is {what}, not a text table: {fix}")
     return data
 
 
@@ -216,7 +251,8 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str, str | No
 def _records(text: str, delimiter: str, limit: int | None = None):
     """Yield ``(first line number, fields)`` for each record; blank lines give ``[]``."""
     if limit is not None:  # a prefix is enough, and copying a large text is slow
-        text = text[: 4096 * (limit + 1)]
+        end = text.find("\n", 4096 * (limit + 1))  # never cut a line (a long header)
+        text = text if end < 0 else text[: end + 1]
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     previous = 0
     for count, fields in enumerate(reader):
@@ -590,6 +626,8 @@ def _read(source, name, fmt, options, start, encoding, scan, text_columns, sep, 
             raise _WholeTextNeeded(pandas_failed=False)
         found = parse_records(whole, delimiter, name)
     header, header_line, records = found
+    if whole is None and not records:  # a header longer than the start, or no data lines
+        raise _WholeTextNeeded(pandas_failed=False)
     if decimal == "," and delimiter == ",":
         raise InputError(
             f"'{name}' is comma-delimited, so decimal=',' is ambiguous; "
@@ -661,10 +699,10 @@ def text_missing_codes(raw: RawTable) -> dict[str, list[Any]]:
     markers = raw.na_markers
     if not markers:
         return {}
-    frame = raw.frame
+    dtypes = raw.frame.dtypes
+    dtypes = dtypes[~dtypes.index.duplicated(keep=False)]  # duplicates: validation reports them
     return {
         column: list(markers)
-        for column in dict.fromkeys(frame.columns)
-        if isinstance(frame[column], pd.Series)  # duplicate names: validation reports them
-        and (pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object)
+        for column, dtype in dtypes.items()
+        if pd.api.types.is_string_dtype(dtype) or dtype == object
     }
