@@ -704,5 +704,5 @@ def text_missing_codes(raw: RawTable) -> dict[str, list[Any]]:
     return {
         column: list(markers)
         for column, dtype in dtypes.items()
-        if pd.api.types.is_string_dtype(dtype) or dtype == object
+        if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
     }

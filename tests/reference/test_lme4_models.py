@@ -8,6 +8,7 @@ glmmTMB or higher, fixed effects within 1e-3 of the best fit's.  R is never need
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -235,7 +236,10 @@ def test_power_dropout_large_client_sd_reaches_reference_optimum():
     assert res.loglik > fx["lme4"]["loglik"]
     assert any("our own Laplace deviance" in n for n in res.notes)
     improved = next(n for n in res.notes if "optimum was improved" in n)
-    assert "-306.6" in improved  # the engine's own answer, stopped at its wall
+    # the engine's own answer, stopped at its wall (about -306.7; the exact point varies with
+    # the numpy/scipy build) is far below the optimum
+    engine = float(re.search(r"log-likelihood (-?[\d.]+) ->", improved).group(1))
+    assert engine < fx["lme4"]["loglik"] - 2
     vc = res.varcorr.set_index("grp")["sdcor"]
     tmb = {d["grp"]: float(np.atleast_1d(d["sd"])[0]) for d in fx["glmmTMB"]["sd"]}
     assert vc["client"] == pytest.approx(tmb["client"], rel=1e-3)

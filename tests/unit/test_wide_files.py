@@ -58,9 +58,7 @@ def test_wide_table_checks_each_column_as_a_narrow_one_would():
         ), name
     assert wide_table is None  # number_text and infinite are errors
     clean = {k: v for k, v in EXTRA.items() if k not in ("number_text", "infinite")}
-    wide_table = _check(
-        _base().assign(**{name: pd.Series(v) for name, v in clean.items()})
-    )[1]
+    wide_table = _check(_base().assign(**{name: pd.Series(v) for name, v in clean.items()}))[1]
     for name, values in clean.items():
         table = _check(_base().assign(**{name: pd.Series(values)}))[1]
         pd.testing.assert_series_equal(wide_table[name], table[name])
