@@ -91,3 +91,47 @@ def check_not_an_input(output: str | os.PathLike, inputs, option: str, folder: b
                 f"{option} '{out}' holds an input of this command ('{src}'): replacing the "
                 "folder would delete it; choose a folder for the output only"
             )
+
+
+def check_ours_to_replace(folder: str | os.PathLike, names, manifest: str, option: str) -> None:
+    """Refuse to replace a file in ``folder`` that alliance_stats did not write there.
+
+    ``names`` are the files a command is about to write into ``folder``; one that exists must be
+    listed in the folder's ``manifest`` (written by :func:`record_ours`), else the file is a
+    user's and the command stops with a message naming it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> record_ours(folder, ["power.csv"], ".m.json")
+    >>> _ = (folder / "power.csv").write_text("ours")
+    >>> check_ours_to_replace(folder, ["power.csv"], ".m.json", "--out")  # listed: fine
+    >>> _ = (folder / "notes.csv").write_text("mine")
+    >>> check_ours_to_replace(folder, ["notes.csv"], ".m.json", "--out")
+    Traceback (most recent call last):
+    ...
+    alliance_stats.errors.InputError: --out '...' holds notes.csv, which alliance_stats did not ...
+    """
+    import json
+
+    folder = Path(folder)
+    listed: set[str] = set()
+    try:
+        listed = set(json.loads((folder / manifest).read_text()).get("files", []))
+    except (OSError, ValueError, AttributeError):
+        pass  # no manifest (or not ours): nothing in the folder is known to be ours
+    theirs = [n for n in names if (folder / n).exists() and n not in listed]
+    if theirs:
+        raise InputError(
+            f"{option} '{folder}' holds {', '.join(theirs)}, which alliance_stats did not write "
+            "there; writing would replace it. Choose another folder, or move the file away"
+        )
+
+
+def record_ours(folder: str | os.PathLike, names, manifest: str) -> None:
+    """List ``names`` in ``folder``'s ``manifest`` as files alliance_stats wrote there."""
+    import json
+
+    text = json.dumps({"written_by": "alliance_stats", "files": sorted(names)}, indent=1)
+    atomic_write(Path(folder) / manifest, lambda p: p.write_text(text + "\n"))

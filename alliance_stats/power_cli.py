@@ -53,6 +53,10 @@ _RUN_KEYS = {
     "model",
 }
 _SECTIONS = {"design", "effects", "effect", "run", "curve"}
+#: The files ``power`` writes into its --out folder, and the folder's list of them: a re-run
+#: replaces these, and never a file of the same name that a user put there.
+OUTPUTS = ("power.csv", "replicates.csv", "power_curve.png")
+MANIFEST = ".alliance_stats_power.json"
 
 
 def _read_toml(path: Path) -> dict:
@@ -96,10 +100,11 @@ def run_design_file(path, out, *, overrides=None, progress=True):
         raise InputError(f"[run] has unknown key(s) {bad}; allowed: {sorted(_RUN_KEYS)}")
     run.update({k: v for k, v in (overrides or {}).items() if v is not None})
     run["progress"] = progress
-    from alliance_stats.files import check_not_an_input
+    from alliance_stats.files import check_not_an_input, check_ours_to_replace, record_ours
 
-    for name in ("power.csv", "replicates.csv", "power_curve.png"):
+    for name in OUTPUTS:
         check_not_an_input(Path(out) / name, [path, run.get("checkpoint")], "--out")
+    check_ours_to_replace(out, OUTPUTS, MANIFEST, "--out")
     curve = cfg.get("curve")
     if curve is not None:
         extra = sorted(set(curve) - {"over", "values"})
@@ -119,6 +124,7 @@ def run_design_file(path, out, *, overrides=None, progress=True):
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create the output folder '{folder}': {exc}") from exc
+    record_ours(folder, OUTPUTS, MANIFEST)  # first, so that a half-finished run is still ours
     atomic_write(folder / "power.csv", lambda p: res.table.to_csv(p, index=False))
     atomic_write(folder / "replicates.csv", lambda p: res.replicates.to_csv(p, index=False))
     ax = res.plot()

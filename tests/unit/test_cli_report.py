@@ -318,3 +318,20 @@ def test_simulate_and_power_outputs_do_not_overwrite_other_files(tmp_path):
     result = run("power", "--design", design, "--out", tmp_path, "--n-sims", "2", "-q")
     assert result.exit_code == 2 and "is an input file of this command" in result.output
     assert design.read_text() == "[design]\nn_therapists = 4\n"
+
+
+def test_power_rerun_replaces_its_own_files_but_never_a_users(tmp_path):
+    design = tmp_path / "design.toml"
+    design.write_text("[design]\nn_therapists = 4\nclients_per_therapist = 3\n")
+    out = tmp_path / "power"
+    args = ("power", "--design", design, "--out", out, "--n-sims", "2", "-q")
+    assert run(*args).exit_code == 0
+    assert run(*args).exit_code == 0, "a re-run replaces the files it wrote"
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "replicates.csv").write_text("my own table")
+    result = run("power", "--design", design, "--out", theirs, "--n-sims", "2", "-q")
+    assert result.exit_code == 2 and "holds replicates.csv, which alliance_stats did not" in (
+        result.output
+    )
+    assert (theirs / "replicates.csv").read_text() == "my own table"
