@@ -76,14 +76,15 @@ def test_wide_csv_keeps_every_column_and_text(tmp_path):
 
 
 def test_header_longer_than_the_first_look_is_read_whole(tmp_path):
-    names = [f"column_with_a_long_name_{i:06d}" for i in range(40_000)]  # 1.3 MB header
+    # 1.2 MB header: the reader's first look is about 0.8 MB (the header used to be cut there)
+    names = [f"{'a_long_column_name_' * 8}{i:05d}" for i in range(8_000)]
     lines = [",".join(["client", "therapist", "session", "attended", *names])]
-    lines += [",".join(["a", "t", str(s), "1", *([""] * 39_999), "5"]) for s in (1, 2)]
+    lines += [",".join(["a", "t", str(s), "1", *([""] * 7_999), "5"]) for s in (1, 2)]
     path = tmp_path / "long_header.csv"
     path.write_text("\n".join(lines) + "\n")
     assert len(lines[0]) > 1_200_000
     table = als.read_sessions(path)
-    assert table.shape == (2, 40_004)
+    assert table.shape == (2, 8_004)
     assert table[names[-1]].tolist() == [5.0, 5.0]
 
 
