@@ -52,6 +52,8 @@ class EngineFit:
     dropped: list[str] = field(default_factory=list)
     #: the full fixed-effects design before dropping (only when columns were dropped)
     full_design: tuple[np.ndarray, list[str]] | None = None
+    #: what found the optimum: "engine", or "own" (:func:`fit_own_laplace`)
+    fitted_by: str = "engine"
 
 
 def lme4_term_name(name: str, factor_levels: dict[str, list[str]]) -> str:
@@ -153,6 +155,81 @@ def fit_mixedlm(
     ef = translate(raw, parsed, family, factor_levels, msgs)
     if "rank deficient" in printed.getvalue():
         X, names = full_design(parsed, data, family, factor_levels)
+        ef.full_design = (X, names)
+        ef.dropped = [n for n in names if n not in ef.names]
+    return ef
+
+
+def fit_own_laplace(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    factor_levels: dict[str, list[str]],
+    link: str,
+    theta_cap: float,
+) -> EngineFit | None:
+    """A random-intercept binomial model (Laplace) fitted with our own deviance.
+
+    The engine builds the model matrices (and drops dependent columns as its own fit does);
+    :class:`~alliance_stats.models.laplace.InterceptLaplace` is minimised by bounded L-BFGS-B
+    (fixed effects scaled to unit curvature, variance parameters capped at ``theta_cap``) from
+    lme4's first-stage estimates (``nAGQ = 0``: ``InterceptLaplace.nagq0_start``); the
+    engine's result object is then built at that optimum, so that ranef, predict and vcov work
+    as after the engine's own fit. ``None`` where the model has a random slope or the deviance
+    is not finite at the start: then the engine fits it.
+    """
+    from mixedlm.families.binomial import Binomial
+    from mixedlm.models.checks import run_model_checks
+    from mixedlm.models.glmer import GlmerResult
+    from mixedlm.models.glmer_fit import GlmerMod
+
+    from alliance_stats.models import robust
+    from alliance_stats.models.laplace import InterceptLaplace
+
+    if any(term.expr.strip() != "1" for term in parsed.random):
+        return None
+    printed = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
+            warnings.simplefilter("always")
+            model = GlmerMod(parsed.text, data, family=Binomial(link=link))
+            matrices, _ = run_model_checks(model.matrices, model.control)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
+    own = InterceptLaplace.from_mixedlm(matrices, link)
+    if own is None:
+        return None
+    n_theta = own.n_theta
+    x0 = own.nagq0_start(theta_cap)
+    if not np.isfinite(own(x0)):
+        return None
+    scale = own.parameter_scale(x0)
+    if scale is None:
+        return None
+    bounds = [(0.0, theta_cap)] * n_theta + [(None, None)] * (len(x0) - n_theta)
+    search = robust.best_optimum(lambda z: own(z / scale), x0 * scale, bounds, n_theta, False)
+    x = search.x / scale
+    raw = GlmerResult(
+        formula=model.formula,
+        matrices=matrices,
+        family=model.family,
+        theta=np.asarray(x[:n_theta], dtype=float).copy(),
+        beta=np.asarray(x[n_theta:], dtype=float).copy(),
+        u=np.asarray(own.random_effects(x), dtype=float),
+        deviance=float(search.deviance),
+        converged=bool(search.attempts[-1].get("converged", True)),
+        n_iter=int(sum(a["evaluations"] for a in search.attempts)),
+        nAGQ=1,
+        pirls_tol=model.control.tolPwrss,
+        pirls_maxiter=model.control.pirls_maxiter,
+        joint_fit=True,
+        message="alliance_stats Laplace deviance, bounded L-BFGS-B",
+        optimizer="L-BFGS-B",
+    )
+    msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    ef = translate(raw, parsed, "binomial", factor_levels, msgs)
+    ef.fitted_by = "own"
+    if "rank deficient" in printed.getvalue():
+        X, names = full_design(parsed, data, "binomial", factor_levels)
         ef.full_design = (X, names)
         ef.dropped = [n for n in names if n not in ef.names]
     return ef

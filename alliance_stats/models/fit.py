@@ -21,7 +21,13 @@ from scipy import stats
 
 from alliance_stats.errors import InputError, ModelFitError, ModelWarning
 from alliance_stats.models import collinear, robust, separation
-from alliance_stats.models.engines import ENGINES, EngineFit, fit_mixedlm, translate
+from alliance_stats.models.engines import (
+    ENGINES,
+    EngineFit,
+    fit_mixedlm,
+    fit_own_laplace,
+    translate,
+)
 from alliance_stats.models.formula import ParsedFormula, parse_formula
 from alliance_stats.models.frame import FAMILIES, model_frame
 from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
@@ -270,6 +276,58 @@ def _binomial_checks(
     return ef, curv
 
 
+def _own_checks(
+    ef: EngineFit, parsed, factor_levels, restarts: bool, notes: list[str], link: str
+) -> tuple[EngineFit, robust.Curvature] | None:
+    """The optimum check of a fit made with our own Laplace deviance
+    (:func:`~alliance_stats.models.engines.fit_own_laplace`): the engine's deviance must agree
+    with ours at the optimum where it is finite (else ``None``: the engine refits), then the
+    same search for a better optimum as :func:`_binomial_checks`, with our deviance."""
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    raw = ef.raw
+    engine = JointGLMMObjective(raw.matrices, raw.family, 1)
+    own = InterceptLaplace.from_mixedlm(raw.matrices, link)
+    n_theta = len(ef.theta)
+    x0 = np.r_[ef.theta, ef.beta]
+    d_own, d_engine = float(own(x0)), float(engine(x0))
+    if np.isfinite(d_engine) and not abs(d_engine - d_own) < CROSS_CHECK_TOL:
+        return None
+    labels = _theta_labels(raw, parsed, n_theta)
+    bounds = _capped(engine.bounds, n_theta)
+    scale = own.parameter_scale(x0)  # variances unscaled: the bounds and labels stay as they are
+    if scale is None:
+        return None
+    search = robust.best_optimum(
+        lambda z: own(z / scale), x0 * scale, bounds, n_theta, restarts=restarts, labels=labels
+    )
+    search = dataclasses.replace(search, x=search.x / scale)
+    curv = robust.curvature(own, search.x, bounds, n_theta)
+    agreement = (
+        f"the engine's deviance agrees there ({d_engine:.6f} vs {d_own:.6f})"
+        if np.isfinite(d_engine)
+        else "the engine's own deviance is not finite there (its PIRLS fails)"
+    )
+    notes.append(
+        "fitted with our own Laplace deviance (alliance_stats.models.laplace; the same Laplace "
+        "approximation as lme4's nAGQ = 1) by bounded L-BFGS-B from lme4-style first-stage "
+        f"(nAGQ = 0) estimates; "
+        f"{agreement}. Optimum check: {_describe_search(search, restarts)}"
+    )
+    at_cap = [labels[i] for i in range(n_theta) if search.x[i] >= 0.99 * THETA_CAP]
+    if at_cap:
+        notes.append(
+            f"{', '.join(at_cap)} ran to the cap of {THETA_CAP:g} (random-intercept SD, logit "
+            "scale): the likelihood keeps rising as this variance grows, so the model has no "
+            "finite optimum (the variance is not identified, as with one event per client and "
+            "a time trend). Drop that random term"
+        )
+    if search.deviance < search.start_deviance - 1e-6:
+        ef = _with_optimum(ef, raw, search.x, n_theta, own, parsed, factor_levels)
+        ef.fitted_by = "own"
+    return ef, curv
+
+
 def _note_separation(ef: EngineFit, bias_reduced: bool, notes: list[str]) -> None:
     """Name the predictors that separate a binary outcome (a warning and a note)."""
     m = ef.raw.matrices
@@ -497,8 +555,11 @@ def fit_mixed(
         notes.append(f"{mf.n_dropped} row(s) with a missing formula variable were dropped")
     t0 = time.perf_counter()
 
-    def engine_fit(p):
-        return fit_mixedlm(
+    def engine_fit(p, own_first: bool = family == "binomial" and nagq == 1 and not optimizer):
+        fitted = (
+            fit_own_laplace(p, mf.data, mf.factor_levels, link, THETA_CAP) if own_first else None
+        )
+        return fitted or fit_mixedlm(
             p, mf.data, family, bool(REML), int(nagq), mf.factor_levels, optimizer, link
         )
 
@@ -509,7 +570,18 @@ def fit_mixed(
     se_method = "model"
     vcov = ef.vcov
     if binomial:
-        ef, curv = _binomial_checks(ef, parsed, mf.factor_levels, int(nagq), restarts, notes, link)
+        checked = (
+            _own_checks(ef, parsed, mf.factor_levels, restarts, notes, link)
+            if ef.fitted_by == "own"
+            else None
+        )
+        if checked is None and ef.fitted_by == "own":  # the two deviances disagree
+            ef = _rank_deficiency(engine_fit(parsed, own_first=False), parsed, engine_fit, notes)
+        if checked is None:
+            checked = _binomial_checks(
+                ef, parsed, mf.factor_levels, int(nagq), restarts, notes, link
+            )
+        ef, curv = checked
         scaled, br_vcov, br_se = curv.scaled_gradient, None, ""
         if bias_reduction:
             ef, scaled, br_vcov, br_se = _bias_reduced(

@@ -334,6 +334,118 @@ class InterceptLaplace:
         C = (lam[:, None] * np.asarray(self.Zt @ XW))[perm]
         return self.X.T @ XW - C.T @ solve(C)
 
+    def glm_start(self, maxiter: int = 50) -> np.ndarray:
+        """The fixed effects of the model without random effects (IRLS), a starting value.
+
+        Examples
+        --------
+        >>> y = np.array([0, 1, 0, 1, 1, 0, 1, 1.0])
+        >>> X = np.c_[np.ones(8), [0, 0, 0, 0, 1, 1, 1, 1]]
+        >>> InterceptLaplace(y, X, [np.arange(8) // 2]).glm_start().round(3).tolist()
+        [0.0, 1.099]
+        """
+        beta = np.zeros(self.X.shape[1])
+        for _ in range(maxiter):
+            eta = self.X @ beta + self.offset
+            mu, factor, weight = working_parts(eta, self.link)
+            W = self.w * weight
+            score = self.X.T @ (self.w * (self.y - mu) * factor)
+            try:
+                step = np.linalg.solve(self.X.T @ (self.X * W[:, None]), score)
+            except np.linalg.LinAlgError:
+                break
+            step *= min(1.0, MAX_STEP / max(float(np.max(np.abs(step), initial=0.0)), 1e-300))
+            beta = beta + step
+            if np.max(np.abs(step), initial=0.0) < 1e-8:
+                break
+        return beta
+
+    def joint_mode(self, theta: np.ndarray, beta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Fixed effects and conditional modes found together for the variances ``theta``.
+
+        Fisher scoring on the penalised deviance over ``(beta, u)`` with step-halving (lme4's
+        PIRLS for ``nAGQ = 0``). Returns the Laplace deviance there (``inf`` when scoring
+        fails) and ``beta``; the modes are kept as the next start.
+        """
+        theta = np.asarray(theta, dtype=float)
+        lam = np.repeat(theta, self.n_levels)
+        perm = self._perm()
+        z_times, zt_times = self._products(theta, lam)
+        X, y, w, link = self.X, self.y, self.w, self.link
+        beta, u = np.asarray(beta, dtype=float).copy(), np.zeros(self.q)
+
+        def pen(b, v):
+            eta = X @ b + self.offset + z_times(v)
+            return self._deviance(eta) + float(v @ v), eta
+
+        f, eta = pen(beta, u)
+        for _ in range(self.maxiter):
+            mu, factor, weight = working_parts(eta, link)
+            W = w * weight
+            r = w * (y - mu) * factor
+            g_beta, g_u = X.T @ r, (zt_times(r) - u)[perm]
+            solve, _, _ = self._factor(lam, W)
+            C = (lam[:, None] * np.asarray(self.Zt @ (X * W[:, None])))[perm]
+            AC = solve(C)
+            try:
+                d_beta = np.linalg.solve(X.T @ (X * W[:, None]) - C.T @ AC, g_beta - AC.T @ g_u)
+            except np.linalg.LinAlgError:
+                return np.inf, beta
+            d_u = np.empty(self.q)
+            d_u[perm] = solve(g_u - C @ d_beta)
+            size = max(np.max(np.abs(d_beta), initial=0.0), np.max(np.abs(d_u), initial=0.0))
+            if size > MAX_STEP:
+                d_beta, d_u = d_beta * (MAX_STEP / size), d_u * (MAX_STEP / size)
+            t = 1.0
+            for _ in range(40):
+                fn, eta_n = pen(beta + t * d_beta, u + t * d_u)
+                if np.isfinite(fn) and fn <= f + 1e-14 * (1 + abs(f)):
+                    break
+                t *= 0.5
+            else:
+                break
+            beta, u, f, eta = beta + t * d_beta, u + t * d_u, fn, eta_n
+            if t * size < self.tol:
+                break
+        W = w * working_parts(eta, link)[2]
+        _, logdet, _ = self._factor(lam, W)
+        self.u = u
+        dev = self._deviance(eta) + float(u @ u) + logdet
+        return (float(dev) if np.isfinite(dev) else np.inf), beta
+
+    def parameter_scale(self, x: np.ndarray) -> np.ndarray:
+        """Scales that give the fixed effects unit curvature at ``x`` (variances: 1), or
+        ``None`` where the information is not positive; an optimiser works on ``x * scale``
+        (predictors on wide scales, such as raw alliance totals, otherwise stall it)."""
+        info = np.diag(self.fixed_information(x))
+        if not np.all(np.isfinite(info) & (info > 0)):
+            return None
+        return np.r_[np.ones(self.n_theta), np.sqrt(2 * info)]
+
+    def nagq0_start(self, theta_cap: float) -> np.ndarray:
+        """A starting point ``(theta, beta)`` for the Laplace fit, as lme4's first stage.
+
+        The variances minimise the deviance with the fixed effects found together with the
+        modes (:meth:`joint_mode`), from variance parameters of 1 and the GLM's estimates.
+        """
+        from scipy import optimize
+
+        beta = self.glm_start()
+
+        def profiled(theta):
+            return self.joint_mode(theta, beta)[0]
+
+        with np.errstate(all="ignore"):
+            r = optimize.minimize(
+                profiled,
+                np.ones(self.n_theta),
+                method="L-BFGS-B",
+                bounds=[(0.0, theta_cap)] * self.n_theta,
+                options={"ftol": 1e-10, "gtol": 1e-6, "maxfun": 400},
+            )
+        theta = np.asarray(r.x, dtype=float)
+        return np.r_[theta, self.joint_mode(theta, beta)[1]]
+
     def __call__(self, x: np.ndarray) -> float:
         dev, _, ok = self.evaluate(x)
         return float(dev) if ok and np.isfinite(dev) else np.inf
