@@ -121,6 +121,12 @@ def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
     return labels
 
 
+#: Links for which a model with one random intercept is fitted with our own Laplace deviance
+#: first (:func:`~alliance_stats.models.engines.fit_own_laplace`), where that was measured
+#: faster than the engine's fit (benchmarks/own_laplace.py: about 2x for cloglog; with the
+#: logit link the engine's optimiser was faster, and with two factors its deviance is)
+OWN_FIRST_LINKS = ("cloglog",)
+
 #: our Laplace deviance must agree with the engine's to this (absolute, deviance units)
 #: where both are finite before it may replace the engine's as the objective
 CROSS_CHECK_TOL = 1e-6
@@ -238,14 +244,7 @@ def _binomial_checks(
                     labels=labels,
                 )
                 curv2 = robust.curvature(own, search2.x, bounds, n_theta)
-                at_cap = [labels[i] for i in range(n_theta) if search2.x[i] >= 0.99 * THETA_CAP]
-                if at_cap:
-                    notes.append(
-                        f"{', '.join(at_cap)} ran to the cap of {THETA_CAP:g} (random-intercept "
-                        "SD, logit scale): the likelihood keeps rising as this variance grows, "
-                        "so the model has no finite optimum (the variance is not identified, "
-                        "as with one event per client and a time trend). Drop that random term"
-                    )
+                _note_theta_cap(search2.x, labels, n_theta, notes)
                 fallback_note = (
                     f"{why}. The fit was therefore finished with our own Laplace deviance "
                     "(alliance_stats.models.laplace: Newton/PIRLS for the conditional modes "
@@ -274,6 +273,18 @@ def _binomial_checks(
     if fallback_note:
         notes.append(fallback_note)
     return ef, curv
+
+
+def _note_theta_cap(x: np.ndarray, labels: list[str], n_theta: int, notes: list[str]) -> None:
+    """Note the random-intercept SDs that ran to :data:`THETA_CAP` (no finite optimum)."""
+    at_cap = [labels[i] for i in range(n_theta) if x[i] >= 0.99 * THETA_CAP]
+    if at_cap:
+        notes.append(
+            f"{', '.join(at_cap)} ran to the cap of {THETA_CAP:g} (random-intercept SD, logit "
+            "scale): the likelihood keeps rising as this variance grows, so the model has no "
+            "finite optimum (the variance is not identified, as with one event per client and "
+            "a time trend). Drop that random term"
+        )
 
 
 def _own_checks(
@@ -314,14 +325,7 @@ def _own_checks(
         f"(nAGQ = 0) estimates; "
         f"{agreement}. Optimum check: {_describe_search(search, restarts)}"
     )
-    at_cap = [labels[i] for i in range(n_theta) if search.x[i] >= 0.99 * THETA_CAP]
-    if at_cap:
-        notes.append(
-            f"{', '.join(at_cap)} ran to the cap of {THETA_CAP:g} (random-intercept SD, logit "
-            "scale): the likelihood keeps rising as this variance grows, so the model has no "
-            "finite optimum (the variance is not identified, as with one event per client and "
-            "a time trend). Drop that random term"
-        )
+    _note_theta_cap(search.x, labels, n_theta, notes)
     if search.deviance < search.start_deviance - 1e-6:
         ef = _with_optimum(ef, raw, search.x, n_theta, own, parsed, factor_levels)
         ef.fitted_by = "own"
@@ -555,7 +559,9 @@ def fit_mixed(
         notes.append(f"{mf.n_dropped} row(s) with a missing formula variable were dropped")
     t0 = time.perf_counter()
 
-    def engine_fit(p, own_first: bool = family == "binomial" and nagq == 1 and not optimizer):
+    own_first = family == "binomial" and nagq == 1 and link in OWN_FIRST_LINKS and not optimizer
+
+    def engine_fit(p, own_first: bool = own_first):
         fitted = (
             fit_own_laplace(p, mf.data, mf.factor_levels, link, THETA_CAP) if own_first else None
         )

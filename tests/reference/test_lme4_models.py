@@ -222,29 +222,20 @@ def test_dropout_person_period_rows_reproducible():
     np.testing.assert_allclose(np.sort(py["wai_c"].to_numpy()), np.sort(pp["wai_c"].to_numpy()))
 
 
-@pytest.mark.parametrize("path", ["own", "engine"])
-def test_power_dropout_large_client_sd_reaches_reference_optimum(path, monkeypatch):
+def test_power_dropout_large_client_sd_reaches_reference_optimum():
     """Dropout hazard with at most one event per client (tests/reference/R/lme4_power_pp.R):
     the client SD is about 6 at the optimum, beyond where mixedlm 1.3.0's PIRLS fails (its
-    deviance is infinite from a client SD of about 3.3). Our own Laplace fit (the default for
-    random-intercept models) reaches it directly, where the engine's deviance is not finite;
-    on the engine's path (taken where our first fit declines) the engine stops at its wall
-    and our deviance finishes the fit. Either way the log-likelihood reaches glmmTMB's and is
-    higher than lme4's (whose PIRLS stops at a looser tolerance)."""
+    deviance is infinite from a client SD of about 3.3, where the engine stops). Our own
+    Laplace deviance finishes the fit: the log-likelihood reaches glmmTMB's and is higher than
+    lme4's (whose PIRLS stops at a looser tolerance)."""
     fx = fixture("power_default_pp")
-    if path == "own":
-        res = ours("power_default_pp")
-        note = next(n for n in res.notes if "fitted with our own Laplace deviance" in n)
-        assert "the engine's own deviance is not finite there" in note
-    else:
-        monkeypatch.setattr("alliance_stats.models.fit.fit_own_laplace", lambda *a, **k: None)
-        res = fit_mixed(fx["formula"], load_data(fx["data"]), family="binomial")
-        assert any("our own Laplace deviance" in n for n in res.notes)
-        improved = next(n for n in res.notes if "optimum was improved" in n)
-        # the engine's own answer, stopped at its wall (about -306.7; the exact point varies
-        # with the numpy/scipy build), is far below the optimum
-        engine = float(re.search(r"log-likelihood (-?[\d.]+) ->", improved).group(1))
-        assert engine < fx["lme4"]["loglik"] - 2
+    res = ours("power_default_pp")
+    assert any("our own Laplace deviance" in n for n in res.notes)
+    improved = next(n for n in res.notes if "optimum was improved" in n)
+    # the engine's own answer, stopped at its wall (about -306.7; the exact point varies with
+    # the numpy/scipy build), is far below the optimum
+    engine = float(re.search(r"log-likelihood (-?[\d.]+) ->", improved).group(1))
+    assert engine < fx["lme4"]["loglik"] - 2
     # the engine's result object is at the optimum (ranef, predict use it)
     assert res._raw.logLik().value == pytest.approx(res.loglik, abs=1e-9)
     assert res.loglik >= fx["glmmTMB"]["loglik"] - 1e-6
