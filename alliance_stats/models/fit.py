@@ -523,6 +523,8 @@ def fit_mixed(
         Binomial link. ``"cloglog"`` makes a discrete-time dropout model the grouped-time
         proportional-hazards model: ``exp(estimate)`` is a hazard ratio (columns
         ``hazard_ratio``, ``hr_conf_low``, ``hr_conf_high`` instead of the odds-ratio ones).
+        With one random intercept it is fitted with our own Laplace deviance (the engine's
+        deviance cross-checks it; ``notes`` says so), about twice as fast as the engine's fit.
 
     Returns
     -------
