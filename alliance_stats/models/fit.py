@@ -583,7 +583,7 @@ def fit_mixed(
             if ef.fitted_by == "own"
             else None
         )
-        if checked is None and ef.fitted_by == "own":  # the two deviances disagree
+        if checked is None and ef.fitted_by == "own":  # disagreeing deviances: engine refits
             ef = _rank_deficiency(engine_fit(parsed, own_first=False), parsed, engine_fit, notes)
         if checked is None:
             checked = _binomial_checks(

@@ -475,3 +475,19 @@ def test_a_diverging_variance_stops_at_the_cap_and_says_so():
     client_sd = res.varcorr.set_index("grp").loc["client", "sdcor"]
     assert client_sd == pytest.approx(THETA_CAP, rel=0.01)
     assert any("no finite optimum" in n for n in res.notes)
+
+
+def test_cloglog_own_fit_cross_checked_and_the_engine_refits_on_disagreement(binary, monkeypatch):
+    """A cloglog model with one random intercept is fitted with our own Laplace deviance; where
+    the engine's deviance disagrees with ours at that optimum, the engine's fit is reported."""
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    formula = "y ~ x + grp + (1 | g)"
+    own = fit_mixed(formula, binary, family="binomial", link="cloglog")
+    note = next(n for n in own.notes if "fitted with our own Laplace deviance" in n)
+    assert "the engine's deviance agrees there" in note
+    call = JointGLMMObjective.__call__
+    monkeypatch.setattr(JointGLMMObjective, "__call__", lambda self, x: call(self, x) + 1.0)
+    engine = fit_mixed(formula, binary, family="binomial", link="cloglog")
+    assert not any("fitted with our own Laplace deviance" in n for n in engine.notes)
+    assert any("optimum check" in n.lower() for n in engine.notes)
