@@ -133,19 +133,37 @@ CROSS_CHECK_TOL = 1e-6
 
 
 def _describe_search(search: robust.OptimumSearch, restarts: bool) -> str:
-    polish, tried = search.attempts[1], search.attempts[2:]
+    polish = search.attempts[1]
     what = f"polished the optimum (bounded L-BFGS-B, {polish['evaluations']} evaluations)"
-    if restarts:
-        if tried:
-            what += "; restarted bounded L-BFGS-B from " + "; ".join(
-                f"{a['start']} (deviance {a['deviance']:.4f}, {a['evaluations']} evaluations)"
-                for a in tried
+    if not restarts:
+        return what + "; restarts=False: no scan of the variance parameters for another peak"
+    parts = []
+    for a in search.attempts[2:]:
+        scan = a.get("scan")
+        if scan is not None:
+            text = (
+                f"{scan.label} scanned over {len(scan.values) - 1} values "
+                f"({scan.values.min():.3g} to {scan.values.max():.3g}, the other parameters "
+                "following the quadratic approximation): "
             )
+            if scan.wall:
+                text += (
+                    f"the deviance was infinite at {scan.not_finite} of the values and fell "
+                    "towards them, so it cannot show what lies beyond"
+                )
+            elif scan.starts:
+                text += f"restart warranted ({scan.why})"
+            else:
+                text += "no lower deviance and no second dip, so no restart"
+                if scan.not_finite:
+                    text += f" (the deviance was infinite at {scan.not_finite}, beyond a rise)"
         else:
-            what += "; no variance parameter to restart from"
-    else:
-        what += "; restarts=False: no restarts from other variance values"
-    return what
+            text = (
+                f"restarted bounded L-BFGS-B from {a['start']} (deviance {a['deviance']:.4f}, "
+                f"{a['evaluations']} evaluations)"
+            )
+        parts.append(text)
+    return what + ("; " + "; ".join(parts) if parts else "; no variance parameter to scan")
 
 
 #: Largest random-intercept SD (logit scale) our own Laplace search may reach. Real values
@@ -163,8 +181,11 @@ def _capped(bounds, n_theta: int) -> list[tuple]:
 
 def _search_wall(search: robust.OptimumSearch) -> str | None:
     """Why the engine's deviance failed during the optimum search (``None``: it did not)."""
-    if any(not np.isfinite(a["deviance"]) for a in search.attempts):
-        return "the engine's deviance was infinite (its inner PIRLS failed) at a start tried"
+    if any(not np.isfinite(a["deviance"]) or a.get("wall") for a in search.attempts):
+        return (
+            "the engine's deviance was infinite (its inner PIRLS failed) at a value scanned or "
+            "a start tried"
+        )
     return None
 
 
@@ -215,7 +236,7 @@ def _binomial_checks(
     # When the engine's deviance already failed in the search, its curvature is not worth
     # computing: go straight to our own deviance.
     why = _search_wall(search)
-    curv = None if why else robust.curvature(obj, search.x, obj.bounds, n_theta)
+    curv = None if why else search.curvature or robust.curvature(obj, search.x, obj.bounds, n_theta)
     objective, used = obj, search
     why = why or _engine_wall(curv)
     fallback_note = None
@@ -243,7 +264,7 @@ def _binomial_checks(
                     restarts=restarts,
                     labels=labels,
                 )
-                curv2 = robust.curvature(own, search2.x, bounds, n_theta)
+                curv2 = search2.curvature or robust.curvature(own, search2.x, bounds, n_theta)
                 _note_theta_cap(search2.x, labels, n_theta, notes)
                 fallback_note = (
                     f"{why}. The fit was therefore finished with our own Laplace deviance "
@@ -312,8 +333,13 @@ def _own_checks(
     search = robust.best_optimum(
         lambda z: own(z / scale), x0 * scale, bounds, n_theta, restarts=restarts, labels=labels
     )
+    curv = search.curvature
+    curv = (
+        robust.rescaled(curv, scale)
+        if curv
+        else robust.curvature(own, search.x / scale, bounds, n_theta)
+    )
     search = dataclasses.replace(search, x=search.x / scale)
-    curv = robust.curvature(own, search.x, bounds, n_theta)
     agreement = (
         f"the engine's deviance agrees there ({d_engine:.6f} vs {d_own:.6f})"
         if np.isfinite(d_engine)
@@ -504,10 +530,10 @@ def fit_mixed(
     conf_level : float, default 0.95
         Level of the Wald confidence intervals.
     restarts : bool, default True
-        Binomial: refit from starting values of the variance parameters that can reach
-        another likelihood peak (an interior value for a variance at 0; a value near 0 and a
-        larger one for an interior variance), bounded L-BFGS-B with an evaluation cap, and
-        keep the best optimum; ``notes`` lists every start and its deviance.
+        Binomial: scan each variance parameter over a coarse grid for another likelihood
+        peak (:func:`~alliance_stats.models.robust.profile_scan`), refit with bounded
+        L-BFGS-B from the values the scan flags, and keep the best optimum; ``notes`` says
+        what each scan showed and every restart's deviance.
     optimizer : str, optional
         Engine optimizer name (e.g. ``"L-BFGS-B"``, ``"Nelder-Mead"``).
     bias_reduction : bool, default False

@@ -341,7 +341,7 @@ class InterceptLaplace:
         --------
         >>> y = np.array([0, 1, 0, 1, 1, 0, 1, 1.0])
         >>> X = np.c_[np.ones(8), [0, 0, 0, 0, 1, 1, 1, 1]]
-        >>> InterceptLaplace(y, X, [np.arange(8) // 2]).glm_start().round(3).tolist()
+        >>> (InterceptLaplace(y, X, [np.arange(8) // 2]).glm_start().round(3) + 0.0).tolist()
         [0.0, 1.099]
         """
         beta = np.zeros(self.X.shape[1])

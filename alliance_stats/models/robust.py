@@ -6,11 +6,12 @@ the Laplace / adaptive-quadrature deviance as a function of all parameters
 
 1. polishes the engine's optimum with bounded L-BFGS-B (at a converged optimum this stops
    after its first gradient: the cheap gradient check),
-2. restarts only from starts that can reach another peak (the known trap: a variance at 0
-   with a better interior peak, or the reverse), one variance parameter at a time: an
-   interior start for a variance at or near 0, a start near 0 and a larger one for an
-   interior variance; one optimizer (bounded L-BFGS-B, 2-point gradient) with an
-   evaluation cap; a restart that beats the best is polished,
+2. scans each variance parameter over a coarse grid (:func:`profile_scan`, 6 to 10 deviance
+   evaluations each, the other parameters following the quadratic approximation's profile)
+   and restarts bounded L-BFGS-B (2-point gradient, evaluation cap) only from a value the
+   scan flags: a lower deviance, a second dip, a grid end still falling (the known trap: a
+   variance at 0 with a better interior peak, or the reverse); a restart that beats the best
+   is polished,
 3. keeps the parameters with the lowest deviance, and records every start, its deviance and
    its evaluation count (``fit_mixed`` puts them in ``notes``).
 
@@ -51,6 +52,8 @@ class OptimumSearch:
     start_deviance: float
     improved: bool
     attempts: list[dict] = field(default_factory=list)
+    #: curvature at ``x`` when the search computed it there (``None``: the caller computes it)
+    curvature: Curvature | None = None
 
 
 def _safe(f: Objective) -> Objective:
@@ -120,41 +123,153 @@ def _minimize(
 
 #: below this a variance parameter (a Cholesky diagonal of theta) counts as "at zero"
 AT_ZERO = 1e-3
-#: interior starting value for a variance parameter at zero (an SD of 1 on the model scale:
-#: a typical client or therapist SD on the logit scale)
-INTERIOR_START = 1.0
+#: values of an interior variance parameter scanned, as multiples of its value at the optimum
+SCAN_FACTORS = (0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0)
+#: values scanned for a variance parameter at zero (SDs on the model scale: a typical client
+#: or therapist SD on the logit scale is 0.3 to 2)
+SCAN_FROM_ZERO = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def theta_starts(
-    theta: np.ndarray, diagonal: np.ndarray, labels: list[str] | None = None
-) -> list[tuple[str, np.ndarray]]:
-    """Starting values of ``theta`` from which another likelihood peak can be reached.
+def theta_grid(value: float) -> np.ndarray:
+    """The values of one variance parameter at which :func:`profile_scan` looks for another peak.
 
-    One variance parameter is moved at a time (``diagonal`` marks the Cholesky diagonals,
-    which are >= 0): a parameter at or near zero gets an interior start
-    (:data:`INTERIOR_START`), the peak the boundary can hide; an interior one gets a start
-    near zero (a tenth of its value, at most 0.1) and a larger one (twice its value, at least
-    +1), the two directions in which another peak can lie. Off-diagonal (correlation)
-    parameters keep their values.
+    A parameter at (or near) zero: :data:`SCAN_FROM_ZERO`, the interior a boundary optimum can
+    hide. An interior one: :data:`SCAN_FACTORS` times its value, from 0 (the boundary peak) to
+    three times it, and ``value + 1``, ``value + 2`` where those lie beyond.
+
+    Examples
+    --------
+    >>> theta_grid(0.0).tolist()
+    [0.1, 0.25, 0.5, 1.0, 2.0, 4.0]
+    >>> theta_grid(1.0).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0]
     """
-    labels = labels or [f"theta[{i}]" for i in range(len(theta))]
-    starts: list[tuple[str, np.ndarray]] = []
-    for i in np.flatnonzero(diagonal):
-        v = float(theta[i])
-        if abs(v) < AT_ZERO:
-            cands = [(f"{labels[i]} at 0 -> interior start {INTERIOR_START:g}", INTERIOR_START)]
-        else:
-            near = min(0.1, v / 10)
-            big = max(2 * v, v + 1)
-            cands = [
-                (f"{labels[i]} {v:.3g} -> near-0 start {near:.3g}", near),
-                (f"{labels[i]} {v:.3g} -> larger start {big:.3g}", big),
-            ]
-        for label, value in cands:
-            t = theta.copy()
-            t[i] = value
-            starts.append((label, t))
-    return starts
+    v = float(value)
+    if abs(v) < AT_ZERO:
+        return np.array(SCAN_FROM_ZERO)
+    grid = {f * v for f in SCAN_FACTORS} | {w for w in (v + 1.0, v + 2.0) if w > 3.0 * v}
+    return np.array(sorted(grid))
+
+
+@dataclass
+class ProfileScan:
+    """One variance parameter moved over :func:`theta_grid`, the others following it.
+
+    ``values``/``deviances`` include the optimum's own value; ``starts`` are the points
+    (all parameters) from which a restart is warranted, best first, and ``why`` says why.
+    """
+
+    label: str
+    values: np.ndarray
+    deviances: np.ndarray
+    starts: list[np.ndarray]
+    why: str
+    evaluations: int
+
+    #: the deviance falls towards values where it is infinite (or is infinite right next to
+    #: the optimum): the objective cannot show what lies beyond, so it cannot vouch here
+    wall: bool = False
+
+    @property
+    def not_finite(self) -> int:
+        return int(np.sum(~np.isfinite(self.deviances)))
+
+
+def _follower(x: np.ndarray, i: int, curv: Curvature | None) -> np.ndarray:
+    """How the other parameters move per unit of parameter ``i`` along the quadratic
+    approximation's profile (``-H_rr^-1 H_ri``; zeros where the Hessian does not say)."""
+    d = np.zeros(len(x))
+    if curv is None or not curv.free[i] or not np.all(np.isfinite(curv.hessian)):
+        return d
+    idx = np.flatnonzero(curv.free)
+    a = int(np.flatnonzero(idx == i)[0])
+    rest = [b for b in range(len(idx)) if b != a]
+    if not rest:
+        return d
+    H = curv.hessian
+    try:
+        d[idx[rest]] = -np.linalg.solve(H[np.ix_(rest, rest)], H[rest, a])
+    except np.linalg.LinAlgError:
+        return np.zeros(len(x))
+    return d if np.all(np.isfinite(d)) else np.zeros(len(x))
+
+
+def profile_scan(
+    f: Objective,
+    x: np.ndarray,
+    fx: float,
+    bounds,
+    i: int,
+    curv: Curvature | None,
+    label: str,
+    tol: float = 1e-7,
+) -> ProfileScan:
+    """Scan variance parameter ``i`` over :func:`theta_grid` for signs of another peak.
+
+    At each value the other parameters follow the profile of the quadratic approximation at
+    the optimum ``x`` (from ``curv``'s Hessian), so every deviance is an upper bound of the
+    profile deviance there. A restart is warranted from a value whose deviance is below the
+    optimum's (a better peak, certainly) and from a local minimum of the scan away from the
+    optimum, or an end of the grid still falling (a second peak is plausible there). Values
+    where the deviance is not finite are counted (``not_finite``).
+    """
+    lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
+    hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
+    follow = _follower(x, i, curv)
+    grid = theta_grid(x[i])
+    grid = np.clip(grid, lo[i], hi[i])
+    points = []
+    for t in grid:
+        p = np.clip(x + follow * (t - x[i]), lo, hi)
+        p[i] = t
+        points.append(p)
+    devs = np.array([f(p) for p in points])
+    values = np.r_[grid, x[i]]
+    order = np.argsort(values, kind="stable")
+    values, all_devs = values[order], np.r_[devs, fx][order]
+    pts = [(points + [x])[k] for k in order]
+    opt = int(np.flatnonzero(order == len(grid))[0])
+    d = np.where(np.isfinite(all_devs), all_devs, np.inf)
+    cands, whys = [], []
+    for k in range(len(d)):
+        if k == opt or not np.isfinite(d[k]):
+            continue
+        left = d[k - 1] if k > 0 else np.inf
+        right = d[k + 1] if k + 1 < len(d) else np.inf
+        if d[k] < fx - tol:
+            cands.append(k)
+            whys.append(f"deviance {d[k]:.4f} at {values[k]:.3g}, below the optimum's")
+        elif d[k] <= left and d[k] <= right:
+            cands.append(k)
+            where = (
+                "falling at the end of the grid"
+                if right == np.inf or left == np.inf
+                else ("a second dip")
+            )
+            whys.append(f"{where} at {values[k]:.3g} (deviance {d[k]:.4f})")
+    ranked = sorted(range(len(cands)), key=lambda j: d[cands[j]])
+    wall = _falls_into_wall(d, opt)
+    return ProfileScan(
+        label=label,
+        values=values,
+        deviances=all_devs,
+        starts=[pts[cands[j]] for j in ranked],
+        why="; ".join(whys[j] for j in ranked),
+        evaluations=len(grid),
+        wall=wall,
+    )
+
+
+def _falls_into_wall(d: np.ndarray, opt: int) -> bool:
+    """Walking out from the optimum ``opt`` on either side, is an infinite value reached
+    right away, or after values that were still falling?"""
+    for step in (-1, 1):
+        prev, k = d[opt], opt + step
+        while 0 <= k < len(d) and np.isfinite(d[k]):
+            prev_prev, prev, k = prev, d[k], k + step
+        if 0 <= k < len(d) and (k == opt + step or prev < prev_prev):
+            return True
+    return False
 
 
 def best_optimum(
@@ -167,16 +282,22 @@ def best_optimum(
     labels: list[str] | None = None,
     max_evals: int | None = None,
 ) -> OptimumSearch:
-    """Polish ``x0``, restart from the variance values that can reach another peak, keep the
-    lowest deviance.
+    """Polish ``x0``, look for another peak along each variance parameter, restart only where
+    one is plausible, keep the lowest deviance.
 
     1. Polish: bounded L-BFGS-B (3-point gradient) from ``x0``; at a converged optimum its
        first projected-gradient check stops it after one gradient (the cheap gradient check).
-    2. Restarts (``restarts=True``): from each start of :func:`theta_starts` (fixed effects at
-       the current best), bounded L-BFGS-B with a 2-point gradient and at most ``max_evals``
-       deviance evaluations (default ``25 * (n_parameters + 1)``).
-    3. A restart that ends below the best deviance is polished (3-point gradient, no cap) and
-       kept if it is still better.
+    2. Scan (``restarts=True``): the curvature at the polished optimum (:func:`curvature`,
+       kept in the result for the caller's convergence check and standard errors), then
+       :func:`profile_scan` of every variance parameter (6 to 10 deviance evaluations each).
+    3. Restarts, only from the points a scan flags (a lower deviance, a second dip, a grid
+       end still falling): bounded L-BFGS-B with a 2-point gradient and at most ``max_evals``
+       evaluations (default ``25 * (n_parameters + 1)``); one that ends below the best is
+       polished (3-point gradient, no cap) and kept if it is still better.
+
+    ``attempts`` records every step (``start``, ``method``, ``deviance``, ``evaluations``;
+    scans also ``not_finite``, the number of scanned values where the deviance was infinite,
+    and ``wall``, whether the deviance fell towards them: :attr:`ProfileScan.wall`).
     """
     f = _safe(objective)
     x0 = np.asarray(x0, dtype=float)
@@ -197,34 +318,31 @@ def best_optimum(
     )
     if fx < best_f:
         best_x, best_f = x, fx
-    if restarts:
-        cap = max_evals or 25 * (len(x0) + 1)
-        diagonal = np.array([b[0] is not None for b in bounds[:n_theta]], dtype=bool)
-        for label, theta in theta_starts(best_x[:n_theta], diagonal, labels):
+    if not restarts:
+        return OptimumSearch(best_x, best_f, f0, bool(best_f < f0 - 1e-6), attempts)
+    labels = labels or [f"theta[{i}]" for i in range(n_theta)]
+    polished = best_x.copy()
+    curv = curvature(f, polished, bounds, n_theta)
+    cap = max_evals or 25 * (len(x0) + 1)
+    for i in (i for i in range(n_theta) if bounds[i][0] is not None):
+        t0 = time.perf_counter()
+        scan = profile_scan(f, polished, float(f(polished)), bounds, i, curv, labels[i], tol)
+        attempts.append(
+            {
+                "start": labels[i],
+                "method": "profile scan",
+                "deviance": float(np.min(scan.deviances)),
+                "evaluations": scan.evaluations,
+                "not_finite": scan.not_finite,
+                "wall": scan.wall,
+                "scan": scan,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+        for start in scan.starts[:2]:
             t0 = time.perf_counter()
-            start = np.r_[theta, best_x[n_theta:]]
-            n_pre = 1
-            while not np.isfinite(f(start)) and n_pre < 4:
-                # e.g. PIRLS fails at a large variance: move half-way back to the best
-                theta = best_x[:n_theta] + (theta - best_x[:n_theta]) / 2
-                start = np.r_[theta, best_x[n_theta:]]
-                n_pre += 1
-            if n_pre > 1:
-                moved = np.flatnonzero(theta != best_x[:n_theta])
-                label += f" (deviance not finite there; moved to {theta[moved][0]:.3g})"
-            if not np.isfinite(f(start)):
-                attempts.append(
-                    {
-                        "start": label,
-                        "method": "skipped: deviance not finite",
-                        "deviance": np.inf,
-                        "evaluations": n_pre,
-                        "seconds": time.perf_counter() - t0,
-                    }
-                )
-                continue
+            label = f"{labels[i]} {start[i]:.3g} (flagged by the scan)"
             x, fx, nfev, ok = _minimize(f, start, bounds, "L-BFGS-B", cap, jac="2-point")
-            nfev += n_pre
             method = f"L-BFGS-B (2-point gradient, cap {cap} evaluations)"
             if not ok and nfev >= cap:
                 label += ", stopped at the evaluation cap"
@@ -244,7 +362,10 @@ def best_optimum(
             )
             if fx < best_f - tol:
                 best_x, best_f = x, fx
-    return OptimumSearch(best_x, best_f, f0, bool(best_f < f0 - 1e-6), attempts)
+    moved = not np.array_equal(best_x, polished)
+    return OptimumSearch(
+        best_x, best_f, f0, bool(best_f < f0 - 1e-6), attempts, None if moved else curv
+    )
 
 
 def _step(x: np.ndarray, rel: float) -> np.ndarray:
@@ -354,6 +475,26 @@ def curvature(f: Objective, x: np.ndarray, bounds, n_theta: int) -> Curvature:
     except np.linalg.LinAlgError:
         pd_ok, scaled = False, np.inf
     return Curvature(g, H, free, scaled, pd_ok, n_evals)
+
+
+def rescaled(c: Curvature, scale: np.ndarray) -> Curvature:
+    """The curvature of ``f(x)`` from that of ``g(z) = f(z / scale)`` at ``z = x * scale``.
+
+    Examples
+    --------
+    >>> c = curvature(lambda z: float(z[0] ** 2), np.array([0.0]), [(None, None)], 0)
+    >>> float(rescaled(c, np.array([3.0])).hessian[0, 0])  # f(x) = (3 x)^2
+    18.0
+    """
+    s = np.asarray(scale, dtype=float)
+    sf = s[c.free]
+    g = c.gradient * s
+    H = c.hessian * sf[:, None] * sf[None, :]
+    try:
+        scaled = float(np.max(np.abs(np.linalg.solve(H, g[c.free])))) if c.free.any() else 0.0
+    except np.linalg.LinAlgError:
+        scaled = np.inf
+    return Curvature(g, H, c.free, scaled, c.positive_definite, c.evaluations)
 
 
 def hessian_vcov(c: Curvature, n_theta: int) -> np.ndarray | None:

@@ -232,31 +232,83 @@ def test_hessian_vcov_quadratic():
     assert c.scaled_gradient < 1e-8
 
 
-def test_best_optimum_notes_each_start_and_caps_evaluations():
+def _two_peaks(x):
+    # a local optimum at t = 1.5 (f = 0) and a better one at t = 0 (f = -1); b follows t
+    t, b = x
+    return float(min((t - 1.5) ** 2, -1.0 + 10.0 * t**2) + (b - t) ** 2)
+
+
+def test_profile_scan_follows_the_other_parameters_and_flags_a_better_value():
+    x = np.array([1.5, 1.5])
+    bounds = [(0.0, None), (None, None)]
+    curv = robust.curvature(_two_peaks, x, bounds, 1)
+    scan = robust.profile_scan(_two_peaks, x, 0.0, bounds, 0, curv, "g SD")
+    # along the quadratic approximation's profile b moves with t (db/dt = 1): at t = 0, b = 0
+    assert scan.values[0] == 0.0
+    assert scan.deviances[0] == pytest.approx(-1.0, abs=1e-6)
+    assert scan.starts and scan.starts[0] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert "below the optimum" in scan.why
+    res = robust.best_optimum(_two_peaks, x, bounds, n_theta=1, labels=["g SD"])
+    assert res.improved and res.deviance == pytest.approx(-1.0, abs=1e-8)
+    np.testing.assert_allclose(res.x, [0.0, 0.0], atol=1e-4)
+    assert res.curvature is None  # moved: the caller recomputes the curvature
+
+
+def test_profile_scan_costs_a_grid_and_no_restart_where_one_peak():
+    calls = []
+
     def f(x):
-        t = x[0]
-        return float(min(1.0 + t**2, (t - 2.0) ** 2) + (x[1] - 1.0) ** 2)
+        calls.append(1)
+        return float((x[0] - 1.0) ** 2 + 3 * (x[1] - x[0]) ** 2 + (x[2] + 2) ** 2)
 
     res = robust.best_optimum(
-        f, np.array([0.0, 1.0]), [(0.0, None), (None, None)], n_theta=1, labels=["g SD"]
+        f, np.array([1.0, 1.0, -2.0]), [(0.0, None)] + [(None, None)] * 2, 1, labels=["g SD"]
     )
-    starts = [a["start"] for a in res.attempts[2:]]
-    # the variance at 0 gets one interior start; after moving to the interior peak no more
-    assert starts == ["g SD at 0 -> interior start 1"]
-    assert all(a["evaluations"] <= 25 * 3 + 200 for a in res.attempts[2:])
+    kinds = [a["method"] for a in res.attempts[2:]]
+    assert kinds == ["profile scan"]  # no restart
+    scan = res.attempts[2]["scan"]
+    assert len(scan.values) == len(robust.theta_grid(1.0)) + 1 and not scan.starts
+    assert res.curvature is not None and res.curvature.positive_definite
+    # the old safeguard's two capped restarts alone allowed 2 * 25 * 4 evaluations
+    assert len(calls) < 100
 
 
-def test_theta_starts_targeted():
-    diag = np.array([True, False, True])
-    starts = robust.theta_starts(np.array([0.0, 0.3, 2.0]), diag, ["a", "ab", "b"])
-    labels = [s[0] for s in starts]
-    assert labels == [
-        "a at 0 -> interior start 1",
-        "b 2 -> near-0 start 0.1",
-        "b 2 -> larger start 4",
+def test_profile_scan_restarts_at_a_second_dip_and_keeps_the_better_optimum():
+    def f(x):
+        t = x[0]
+        return float(min((t - 1.0) ** 2, 0.5 + 5 * (t - 3.0) ** 2) + x[1] ** 2)
+
+    res = robust.best_optimum(f, np.array([1.0, 0.0]), [(0.0, None), (None, None)], 1)
+    scan = res.attempts[2]["scan"]
+    assert scan.starts and "at 3" in scan.why
+    assert [a["method"] for a in res.attempts[3:]] == [
+        "L-BFGS-B (2-point gradient, cap 75 evaluations)"
     ]
-    for _, t in starts:
-        assert t[1] == 0.3  # off-diagonal (correlation) parameters keep their values
+    assert res.attempts[3]["deviance"] == pytest.approx(0.5, abs=1e-6)  # the other peak
+    np.testing.assert_allclose(res.x, [1.0, 0.0], atol=1e-6)  # not better: the first kept
+
+
+@pytest.mark.parametrize(
+    "wall, expected",
+    [(1.2, True), (2.2, False)],
+    ids=["optimum-at-the-wall", "rise-then-wall"],
+)
+def test_profile_scan_wall_only_where_the_deviance_falls_into_it(wall, expected):
+    def f(x):
+        t = x[0]
+        return float((t - 2.0) ** 2 if wall == 1.2 else (t - 1.0) ** 2) if t <= wall else np.inf
+
+    x0 = np.array([min(wall, 1.0)])
+    res = robust.best_optimum(f, x0, [(0.0, None)], 1)
+    scan = res.attempts[2]["scan"]
+    assert scan.not_finite > 0
+    assert scan.wall is expected
+
+
+def test_theta_grid():
+    assert robust.theta_grid(0.0).tolist() == list(robust.SCAN_FROM_ZERO)
+    assert robust.theta_grid(0.3).tolist()[-2:] == [1.3, 2.3]  # beyond 3 x 0.3: +1, +2
+    assert robust.theta_grid(2.0).tolist() == [2.0 * f for f in robust.SCAN_FACTORS]
 
 
 def test_gradient_and_hessian_cheaper_and_exact_on_quadratic():
@@ -280,7 +332,7 @@ def test_binomial_fit_no_runtime_warnings_and_notes(binary):
         warnings.simplefilter("error", RuntimeWarning)
         res = fit_mixed("y ~ x + grp + (1 | g)", binary, family="binomial")
     check = next(n for n in res.notes if "optimum checked" in n or "improved" in n)
-    assert "g SD" in check and "near-0 start" in check and "larger start" in check
+    assert "g SD scanned over" in check and "no restart" in check
 
 
 def test_ranef_layout(sleep):
