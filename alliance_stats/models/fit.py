@@ -181,7 +181,10 @@ def _capped(bounds, n_theta: int) -> list[tuple]:
 
 def _search_wall(search: robust.OptimumSearch) -> str | None:
     """Why the engine's deviance failed during the optimum search (``None``: it did not)."""
-    if any(not np.isfinite(a["deviance"]) or a.get("wall") for a in search.attempts):
+    if any(
+        not np.isfinite(a["deviance"]) or (a.get("scan") and a["scan"].wall)
+        for a in search.attempts
+    ):
         return (
             "the engine's deviance was infinite (its inner PIRLS failed) at a value scanned or "
             "a start tried"

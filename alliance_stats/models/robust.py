@@ -244,7 +244,7 @@ def profile_scan(
             where = (
                 "falling at the end of the grid"
                 if right == np.inf or left == np.inf
-                else ("a second dip")
+                else "a second dip"
             )
             whys.append(f"{where} at {values[k]:.3g} (deviance {d[k]:.4f})")
     ranked = sorted(range(len(cands)), key=lambda j: d[cands[j]])
@@ -264,7 +264,7 @@ def _falls_into_wall(d: np.ndarray, opt: int) -> bool:
     """Walking out from the optimum ``opt`` on either side, is an infinite value reached
     right away, or after values that were still falling?"""
     for step in (-1, 1):
-        prev, k = d[opt], opt + step
+        prev_prev, prev, k = np.inf, d[opt], opt + step
         while 0 <= k < len(d) and np.isfinite(d[k]):
             prev_prev, prev, k = prev, d[k], k + step
         if 0 <= k < len(d) and (k == opt + step or prev < prev_prev):
@@ -296,8 +296,7 @@ def best_optimum(
        polished (3-point gradient, no cap) and kept if it is still better.
 
     ``attempts`` records every step (``start``, ``method``, ``deviance``, ``evaluations``;
-    scans also ``not_finite``, the number of scanned values where the deviance was infinite,
-    and ``wall``, whether the deviance fell towards them: :attr:`ProfileScan.wall`).
+    scans also ``scan``, their :class:`ProfileScan`).
     """
     f = _safe(objective)
     x0 = np.asarray(x0, dtype=float)
@@ -321,20 +320,18 @@ def best_optimum(
     if not restarts:
         return OptimumSearch(best_x, best_f, f0, bool(best_f < f0 - 1e-6), attempts)
     labels = labels or [f"theta[{i}]" for i in range(n_theta)]
-    polished = best_x.copy()
+    polished, f_polished = best_x.copy(), best_f
     curv = curvature(f, polished, bounds, n_theta)
     cap = max_evals or 25 * (len(x0) + 1)
     for i in (i for i in range(n_theta) if bounds[i][0] is not None):
         t0 = time.perf_counter()
-        scan = profile_scan(f, polished, float(f(polished)), bounds, i, curv, labels[i], tol)
+        scan = profile_scan(f, polished, f_polished, bounds, i, curv, labels[i], tol)
         attempts.append(
             {
                 "start": labels[i],
                 "method": "profile scan",
                 "deviance": float(np.min(scan.deviances)),
                 "evaluations": scan.evaluations,
-                "not_finite": scan.not_finite,
-                "wall": scan.wall,
                 "scan": scan,
                 "seconds": time.perf_counter() - t0,
             }
