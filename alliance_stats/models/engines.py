@@ -166,16 +166,22 @@ def fit_own_laplace(
     factor_levels: dict[str, list[str]],
     link: str,
     theta_cap: float,
+    nagq: int = 1,
 ) -> EngineFit | None:
-    """A random-intercept binomial model (Laplace) fitted with our own deviance.
+    """A random-intercept binomial model (Laplace or adaptive quadrature) fitted with our own
+    deviance.
 
     The engine builds the model matrices (and drops dependent columns as its own fit does);
     :class:`~alliance_stats.models.laplace.InterceptLaplace` is minimised by bounded L-BFGS-B
-    (fixed effects scaled to unit curvature, variance parameters capped at ``theta_cap``) from
-    lme4's first-stage estimates (``nAGQ = 0``: ``InterceptLaplace.nagq0_start``); the
-    engine's result object is then built at that optimum, so that ranef, predict and vcov work
-    as after the engine's own fit. ``None`` (the engine fits it) unless the model has exactly
-    one random term, an intercept ``(1 | g)``, and the deviance is finite at the start.
+    with its analytic gradient (fixed effects scaled to unit curvature, variance parameters
+    capped at ``theta_cap``) from the GLM's estimates and variance parameters of 1 (lme4's
+    start). With ``nagq > 1`` (one intercept) the Laplace optimum is the start of bounded
+    L-BFGS-B (central-difference gradient) on the quadrature deviance
+    (:class:`~alliance_stats.models.quadrature.InterceptQuadrature`), as lme4 starts its
+    ``nAGQ > 1`` fit from a simpler one. The engine's result object is then built at that
+    optimum, so that ranef, predict and vcov work as after the engine's own fit. ``None``
+    (the engine fits it) unless every random term is an intercept ``(1 | g)`` (nested and
+    crossed factors included) and the deviance is finite at the start.
     """
     from mixedlm.families.binomial import Binomial
     from mixedlm.models.checks import run_model_checks
@@ -185,9 +191,8 @@ def fit_own_laplace(
     from alliance_stats.models import robust
     from alliance_stats.models.laplace import InterceptLaplace
 
-    one = len(parsed.random) == 1 and not parsed.random[0].nested
-    if not one or parsed.random[0].expr.strip() != "1":
-        return None  # measured slower than the engine with two factors (benchmarks/own_laplace.py)
+    if any(term.expr.strip() != "1" for term in parsed.random):
+        return None
     printed = io.StringIO()
     try:
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
@@ -200,15 +205,23 @@ def fit_own_laplace(
     if own is None:
         return None
     n_theta = own.n_theta
-    x0 = own.nagq0_start(theta_cap)
+    x0 = np.r_[np.ones(n_theta), own.glm_start()]
     if not np.isfinite(own(x0)):
         return None
     scale = own.parameter_scale(x0)
     if scale is None:
         return None
     bounds = [(0.0, theta_cap)] * n_theta + [(None, None)] * (len(x0) - n_theta)
-    search = robust.best_optimum(lambda z: own(z / scale), x0 * scale, bounds, n_theta, False)
+    search = robust.best_optimum(
+        own.scaled(scale), x0 * scale, bounds, n_theta, False, gradient=own.scaled_gradient(scale)
+    )
     x = search.x / scale
+    if nagq > 1:
+        from alliance_stats.models.quadrature import InterceptQuadrature
+
+        agq = InterceptQuadrature(own, nagq)
+        search = robust.best_optimum(lambda z: agq(z / scale), x * scale, bounds, n_theta, False)
+        x = search.x / scale
     raw = GlmerResult(
         formula=model.formula,
         matrices=matrices,
@@ -219,11 +232,11 @@ def fit_own_laplace(
         deviance=float(search.deviance),
         converged=bool(search.attempts[-1].get("converged", True)),
         n_iter=int(sum(a["evaluations"] for a in search.attempts)),
-        nAGQ=1,
+        nAGQ=int(nagq),
         pirls_tol=model.control.tolPwrss,
         pirls_maxiter=model.control.pirls_maxiter,
         joint_fit=True,
-        message="alliance_stats Laplace deviance, bounded L-BFGS-B",
+        message="alliance_stats deviance, bounded L-BFGS-B",
         optimizer="L-BFGS-B",
     )
     msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]

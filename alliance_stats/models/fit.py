@@ -21,6 +21,7 @@ from scipy import stats
 
 from alliance_stats.errors import InputError, ModelFitError, ModelWarning
 from alliance_stats.models import collinear, robust, separation
+from alliance_stats.models.blas import one_thread
 from alliance_stats.models.engines import (
     ENGINES,
     EngineFit,
@@ -31,6 +32,7 @@ from alliance_stats.models.engines import (
 from alliance_stats.models.formula import ParsedFormula, parse_formula
 from alliance_stats.models.frame import FAMILIES, model_frame
 from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
+from alliance_stats.models.quadrature import InterceptQuadrature
 from alliance_stats.models.result import RATIO_COLUMNS, MixedResult
 
 SE_METHODS = ("auto", "hessian", "model")
@@ -121,11 +123,11 @@ def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
     return labels
 
 
-#: Links for which a model with one random intercept is fitted with our own Laplace deviance
-#: first (:func:`~alliance_stats.models.engines.fit_own_laplace`), where that was measured
-#: faster than the engine's fit (benchmarks/own_laplace.py: about 2x for cloglog; with the
-#: logit link the engine's optimiser was faster, and with two factors its deviance is)
-OWN_FIRST_LINKS = ("cloglog",)
+#: Links for which a model whose random terms are all intercepts is fitted with our own
+#: Laplace deviance and its analytic gradient first
+#: (:func:`~alliance_stats.models.engines.fit_own_laplace`), measured faster than the
+#: engine's fit for both (benchmarks/own_laplace.py)
+OWN_FIRST_LINKS = ("logit", "cloglog")
 
 #: our Laplace deviance must agree with the engine's to this (absolute, deviance units)
 #: where both are finite before it may replace the engine's as the objective
@@ -203,7 +205,7 @@ def _engine_wall(curv: robust.Curvature) -> str | None:
 
 def _with_optimum(ef, raw, x, n_theta, objective, parsed, factor_levels) -> EngineFit:
     """The engine fit moved to parameters ``x`` (deviance and modes from ``objective``)."""
-    if isinstance(objective, InterceptLaplace):
+    if isinstance(objective, (InterceptLaplace, InterceptQuadrature)):
         dev = objective(x)
         u = objective.random_effects(x)
         beta = x[n_theta:]
@@ -312,17 +314,20 @@ def _note_theta_cap(x: np.ndarray, labels: list[str], n_theta: int, notes: list[
 
 
 def _own_checks(
-    ef: EngineFit, parsed, factor_levels, restarts: bool, notes: list[str], link: str
+    ef: EngineFit, parsed, factor_levels, restarts: bool, notes: list[str], link: str, nagq: int
 ) -> tuple[EngineFit, robust.Curvature] | None:
-    """The optimum check of a fit made with our own Laplace deviance
+    """The optimum check of a fit made with our own Laplace (or quadrature) deviance
     (:func:`~alliance_stats.models.engines.fit_own_laplace`): the engine's deviance must agree
     with ours at the optimum where it is finite (else ``None``: the engine refits), then the
-    same search for a better optimum as :func:`_binomial_checks`, with our deviance."""
+    same search for a better optimum as :func:`_binomial_checks`, with our deviance (and,
+    for Laplace, its analytic gradient)."""
     from mixedlm.estimation.joint_glmm import JointGLMMObjective
 
     raw = ef.raw
-    engine = JointGLMMObjective(raw.matrices, raw.family, 1)
-    own = InterceptLaplace.from_mixedlm(raw.matrices, link)
+    engine = JointGLMMObjective(raw.matrices, raw.family, nagq)
+    laplace = InterceptLaplace.from_mixedlm(raw.matrices, link)
+    own = laplace if nagq == 1 else InterceptQuadrature(laplace, nagq)
+    gradient = laplace.value_and_gradient if nagq == 1 else None
     n_theta = len(ef.theta)
     x0 = np.r_[ef.theta, ef.beta]
     d_own, d_engine = float(own(x0)), float(engine(x0))
@@ -330,17 +335,23 @@ def _own_checks(
         return None
     labels = _theta_labels(raw, parsed, n_theta)
     bounds = _capped(engine.bounds, n_theta)
-    scale = own.parameter_scale(x0)  # variances unscaled: the bounds and labels stay as they are
+    scale = laplace.parameter_scale(x0)  # variances unscaled: the bounds and labels stay
     if scale is None:
         return None
     search = robust.best_optimum(
-        lambda z: own(z / scale), x0 * scale, bounds, n_theta, restarts=restarts, labels=labels
+        lambda z: own(z / scale),
+        x0 * scale,
+        bounds,
+        n_theta,
+        restarts=restarts,
+        labels=labels,
+        gradient=laplace.scaled_gradient(scale) if gradient else None,
     )
     curv = search.curvature
     curv = (
         robust.rescaled(curv, scale)
         if curv
-        else robust.curvature(own, search.x / scale, bounds, n_theta)
+        else robust.curvature(own, search.x / scale, bounds, n_theta, gradient)
     )
     search = dataclasses.replace(search, x=search.x / scale)
     agreement = (
@@ -348,11 +359,17 @@ def _own_checks(
         if np.isfinite(d_engine)
         else "the engine's own deviance is not finite there (its PIRLS fails)"
     )
+    how = (
+        "our own Laplace deviance (alliance_stats.models.laplace; the same Laplace "
+        "approximation as lme4's nAGQ = 1) by bounded L-BFGS-B with its analytic gradient, "
+        "from the GLM's estimates and variance parameters of 1"
+        if nagq == 1
+        else f"our own adaptive quadrature deviance ({nagq} points; "
+        "alliance_stats.models.quadrature, lme4's nAGQ formula) by bounded L-BFGS-B from our "
+        "Laplace fit"
+    )
     notes.append(
-        "fitted with our own Laplace deviance (alliance_stats.models.laplace; the same Laplace "
-        "approximation as lme4's nAGQ = 1) by bounded L-BFGS-B from lme4-style first-stage "
-        f"(nAGQ = 0) estimates; "
-        f"{agreement}. Optimum check: {_describe_search(search, restarts)}"
+        f"fitted with {how}; {agreement}. Optimum check: {_describe_search(search, restarts)}"
     )
     _note_theta_cap(search.x, labels, n_theta, notes)
     if search.deviance < search.start_deviance - 1e-6:
@@ -582,6 +599,38 @@ def fit_mixed(
         lme4::glmer(y ~ x + (1 | g), data = d, family = binomial(link = "cloglog"))
     """
     _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link)
+    with one_thread():
+        return _fit(
+            formula,
+            data,
+            family,
+            REML,
+            nagq,
+            engine,
+            se,
+            conf_level,
+            restarts,
+            optimizer,
+            bias_reduction,
+            link,
+        )
+
+
+def _fit(
+    formula,
+    data,
+    family,
+    REML,
+    nagq,
+    engine,
+    se,
+    conf_level,
+    restarts,
+    optimizer,
+    bias_reduction,
+    link,
+) -> MixedResult:
+    """:func:`fit_mixed` after its argument checks."""
     parsed = parse_formula(formula)
     _check_agq(parsed, nagq)
     mf = model_frame(parsed, data, family)
@@ -590,11 +639,13 @@ def fit_mixed(
         notes.append(f"{mf.n_dropped} row(s) with a missing formula variable were dropped")
     t0 = time.perf_counter()
 
-    own_first = family == "binomial" and nagq == 1 and link in OWN_FIRST_LINKS and not optimizer
+    own_first = family == "binomial" and link in OWN_FIRST_LINKS and not optimizer
 
     def engine_fit(p, own_first: bool = own_first):
         fitted = (
-            fit_own_laplace(p, mf.data, mf.factor_levels, link, THETA_CAP) if own_first else None
+            fit_own_laplace(p, mf.data, mf.factor_levels, link, THETA_CAP, int(nagq))
+            if own_first
+            else None
         )
         return fitted or fit_mixedlm(
             p, mf.data, family, bool(REML), int(nagq), mf.factor_levels, optimizer, link
@@ -608,7 +659,7 @@ def fit_mixed(
     vcov = ef.vcov
     if binomial:
         checked = (
-            _own_checks(ef, parsed, mf.factor_levels, restarts, notes, link)
+            _own_checks(ef, parsed, mf.factor_levels, restarts, notes, link, int(nagq))
             if ef.fitted_by == "own"
             else None
         )

@@ -21,10 +21,10 @@ binomial deviance residuals, ``W = w mu'^2 / (mu (1 - mu))`` the working weights
 for the logit link), found by Fisher scoring (PIRLS; Newton's method for the canonical logit
 link) with step-halving on the penalised deviance, which is strictly convex in ``u`` for both
 links (their log-likelihoods are concave in the linear predictor), so the mode is always
-reached. The sparse system is solved by eliminating
-the factor with the most levels (its block of ``Z' W Z`` is diagonal, since every row has
-one level of it) and a dense Cholesky factor of the Schur complement over the other
-factors' levels (e.g. therapists).
+reached. The sparse system is solved by :mod:`alliance_stats.models.intercepts` (the factor
+with the most levels eliminated first, a dense Cholesky factor of the Schur complement over
+the other factors' levels, e.g. therapists). :meth:`InterceptLaplace.value_and_gradient` gives
+the deviance's gradient analytically, so that the optimiser needs no finite differences.
 
 It agrees with mixedlm's deviance where both are finite (to about 1e-9; checked in
 tests/unit/test_models.py).
@@ -43,12 +43,11 @@ True
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, sparse, special
+from scipy import sparse, special
 
+from alliance_stats.models.intercepts import InterceptSystem
 from alliance_stats.models.robust import numerical_gradient
 
-#: the largest Schur complement (levels of all factors but the largest) solved densely
-MAX_DENSE = 3000
 #: Log odds ratios beyond this are separation, not data: a bias-reduced fit does not start there
 SEPARATED = 10.0
 #: Largest Newton step of the bias-reduced fit in any fixed effect (log-odds units)
@@ -57,11 +56,6 @@ MAX_STEP = 3.0
 
 def _log_expit(eta: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -eta)
-
-
-def _divide(r: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``r / a`` row-wise, for a vector or a matrix ``r``."""
-    return r / (a if r.ndim == 1 else a[:, None])
 
 
 #: Links of :class:`InterceptLaplace`.
@@ -88,14 +82,35 @@ def working_parts(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, n
     return mu, factor, factor * e * np.exp(-e)
 
 
+def weight_slope(eta, link, mu, factor, weight) -> np.ndarray:
+    """Derivative of the working weight ``mu'^2 / (mu (1 - mu))`` in ``eta``."""
+    if link == "logit":
+        return weight * (1.0 - 2.0 * mu)
+    e = np.exp(np.minimum(eta, 700.0))
+    return weight * (2.0 - e - (1.0 - mu) * factor)
+
+
+def observed_weights(y, eta, mu, factor) -> np.ndarray:
+    """``-d/deta`` of the cloglog score factor ``(y - mu) mu' / (mu (1 - mu))`` (the
+    observed information per row; the logit link's equals its working weight)."""
+    e = np.exp(np.minimum(eta, 700.0))
+    return (1.0 - y) * e + y * (1.0 - mu) * factor * (factor - 1.0)
+
+
 def binomial_deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str = "logit") -> float:
     """Sum of binomial deviance residuals, stable for large ``|eta|``."""
     if link == "logit" and _is_binary(y):
         # y log mu + (1 - y) log(1 - mu) = log expit(+-eta) for a 0/1 outcome (one log each)
         return float(-2.0 * np.dot(w, _log_expit(np.where(y > 0.5, 1.0, -1.0) * eta)))
+    return float(np.sum(deviance_residuals(y, eta, w, link)))
+
+
+def deviance_residuals(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str) -> np.ndarray:
+    """Binomial deviance residuals (squared) elementwise, stable for large ``|eta|``; ``y``,
+    ``eta`` and ``w`` broadcast (rows x quadrature points, for example)."""
     log_mu, log_1mu = _log_means(eta, link)
     sat = special.xlogy(y, y) + special.xlogy(1 - y, 1 - y)
-    return float(2.0 * np.sum(w * (sat - y * log_mu - (1 - y) * log_1mu)))
+    return 2.0 * w * (sat - y * log_mu - (1 - y) * log_1mu)
 
 
 def _is_binary(y: np.ndarray) -> bool:
@@ -140,28 +155,13 @@ class InterceptLaplace:
         n = len(self.y)
         self.w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
         self.offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
-        self.groups = [np.asarray(g, dtype=np.int64) for g in groups]
-        self.n_levels = [int(g.max()) + 1 for g in self.groups]
-        self.n_theta = len(self.groups)
+        self.system = InterceptSystem(groups)
+        self.groups = self.system.groups
+        self.n_levels = self.system.n_levels
+        self.n_theta = self.system.n_factors
+        self.q = self.system.q
         self.tol, self.maxiter = tol, maxiter
-        # column blocks in theta order; the largest factor is eliminated first
-        self.starts = np.r_[0, np.cumsum(self.n_levels)].astype(int)
-        self.q = int(self.starts[-1])
-        self.big = int(np.argmax(self.n_levels))
-        rest = [k for k in range(self.n_theta) if k != self.big]
-        self.rest = rest
-        self.q_rest = int(sum(self.n_levels[k] for k in rest))
-        if self.q_rest > MAX_DENSE:
-            raise ValueError(
-                f"{self.q_rest} levels outside the largest factor: too many for a dense Schur "
-                "complement"
-            )
-        # column of each row in the 'rest' block (one per other factor)
-        off, self.rest_cols = 0, []
-        for k in rest:
-            self.rest_cols.append(self.groups[k] + off)
-            off += self.n_levels[k]
-        cols = np.concatenate([self.starts[k] + self.groups[k] for k in range(self.n_theta)])
+        cols = np.concatenate([self.system.starts[k] + g for k, g in enumerate(self.groups)])
         rows = np.tile(np.arange(n), self.n_theta)
         self.Z = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, self.q))
         self.Zt = self.Z.T.tocsr()
@@ -193,67 +193,10 @@ class InterceptLaplace:
         except ValueError:
             return None
 
-    # ------------------------------------------------------------------ linear algebra
-    def _factor(self, lam: np.ndarray, W: np.ndarray):
-        """Factor ``A = Lambda Z' W Z Lambda + I``; returns (solve, logdet)."""
-        b = self.big
-        g = self.groups[b]
-        lb = lam[self.starts[b] : self.starts[b + 1]]
-        a1 = lb**2 * np.bincount(g, weights=W, minlength=self.n_levels[b]) + 1.0
-        if not self.rest:
-
-            def solve1(r):
-                return _divide(r, a1)
-
-            return solve1, float(np.sum(np.log(a1))), a1
-        lr = np.concatenate([lam[self.starts[k] : self.starts[k + 1]] for k in self.rest])
-        rc = np.concatenate(self.rest_cols)
-        rr = np.tile(g, len(self.rest))
-        ww = np.tile(W, len(self.rest))
-        B = sparse.csr_matrix((ww, (rr, rc)), shape=(self.n_levels[b], self.q_rest))
-        B = sparse.diags(lb) @ B @ sparse.diags(lr)  # A12
-        A22 = np.zeros((self.q_rest, self.q_rest))
-        for i, ci in enumerate(self.rest_cols):
-            for j, cj in enumerate(self.rest_cols):
-                if j < i:
-                    continue
-                M = sparse.csr_matrix((W, (ci, cj)), shape=(self.q_rest, self.q_rest)).toarray()
-                A22 += M if i == j else M + M.T
-        A22 = lr[:, None] * A22 * lr[None, :] + np.eye(self.q_rest)
-        Bd = B.multiply(1.0 / a1[:, None]).tocsr()
-        S = A22 - (B.T @ Bd).toarray()
-        cS = linalg.cho_factor(S, lower=True)
-        logdet = float(np.sum(np.log(a1)) + 2.0 * np.sum(np.log(np.diag(cS[0]))))
-        n1 = self.n_levels[b]
-
-        def solve(r):
-            r1, r2 = r[:n1], r[n1:]
-            x2 = linalg.cho_solve(cS, r2 - Bd.T @ r1)
-            x1 = _divide(r1 - B @ x2, a1)
-            return np.concatenate([x1, x2])
-
-        return solve, logdet, a1
-
-    def _perm(self) -> np.ndarray:
-        """Column order [largest factor, others] -> theta order."""
-        order = [self.big, *self.rest]
-        return np.concatenate([np.arange(self.starts[k], self.starts[k + 1]) for k in order])
-
     def _products(self, theta: np.ndarray, lam: np.ndarray):
-        """Functions ``u -> Z Lambda u`` and ``v -> Lambda Z' v`` (indexing for one factor)."""
-        if self.n_theta == 1:
-            g, t, n = self.groups[0], float(theta[0]), self.q
-
-            def z_times(u):
-                return t * u[g]
-
-            def zt_times(v):
-                return t * np.bincount(g, weights=v, minlength=n)
-
-            return z_times, zt_times
-        Zl = self.Z @ sparse.diags(lam)
-        Zlt = Zl.T.tocsr()
-        return (lambda u: Zl @ u), (lambda v: Zlt @ v)
+        """Functions ``u -> Z Lambda u`` and ``v -> Lambda Z' v`` (vectors, by indexing)."""
+        system = self.system
+        return (lambda u: system.z_times(theta, u)), (lambda v: system.zt_times(theta, v))
 
     # ------------------------------------------------------------------ deviance
     def _deviance(self, eta: np.ndarray) -> float:
@@ -265,8 +208,7 @@ class InterceptLaplace:
         """Return ``(deviance, u, converged)`` at ``x = (theta, beta)``."""
         x = np.asarray(x, dtype=float)
         theta, beta = x[: self.n_theta], x[self.n_theta :]
-        lam = np.repeat(theta, self.n_levels)
-        perm = self._perm()
+        lam = self.system.lambdas(theta)
         z_times, zt_times = self._products(theta, lam)
         eta0 = self.X @ beta + self.offset
         y, w, link = self.y, self.w, self.link
@@ -286,9 +228,7 @@ class InterceptLaplace:
             mu, factor, weight = working_parts(eta, link)
             W = w * weight
             grad = zt_times(w * (y - mu) * factor) - u  # half the negative gradient
-            solve, _, _ = self._factor(lam, W)
-            step = np.empty(self.q)
-            step[perm] = solve(grad[perm])
+            step = self.system.factor(theta, W).solve_theta_order(grad)
             if np.max(np.abs(step), initial=0.0) < self.tol:
                 # (quadratic convergence for the logit link: the remaining error is far below
                 # the step)
@@ -307,11 +247,72 @@ class InterceptLaplace:
             f, eta = fn, eta_n
         eta = eta0 + z_times(u)
         W = w * working_parts(eta, link)[2]
-        _, logdet, _ = self._factor(lam, W)
+        logdet = self.system.factor(theta, W).logdet
         dev = self._deviance(eta) + float(u @ u) + logdet
         if converged and np.isfinite(dev):
             self.u = u
         return dev, u, converged
+
+    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The deviance at ``x = (theta, beta)`` and its gradient, analytically.
+
+        With ``u`` the conditional mode, ``W`` the working weights there, ``G`` the entries
+        of ``A^-1`` at each row's own levels (:meth:`Factor.row_entries`) and
+        ``h_i = theta' G_i theta`` the row's leverage: the penalised part's derivative is taken
+        at fixed ``u`` (``u`` minimises it), the log-determinant's through ``W`` and through the
+        mode, whose derivative comes from differentiating the mode condition
+        ``Lambda Z' r(eta) = u`` (``A_obs du = ...``, ``A_obs`` with the observed weights
+        ``-dr/deta``; for the canonical logit link they are the working weights), and
+        ``d log det A / d theta_k = 2 sum_i W_i (G_i theta)_k``. Returns ``(inf, nan)``
+        where the mode is not found.
+
+        Examples
+        --------
+        >>> y = np.array([0, 1, 0, 0, 1, 1, 0, 1.0])
+        >>> X = np.c_[np.ones(8), np.arange(8) % 3]
+        >>> obj = InterceptLaplace(y, X, [np.arange(8) // 2])
+        >>> x = np.array([0.8, -0.2, 0.3])
+        >>> _, g = obj.value_and_gradient(x)
+        >>> num = numerical_gradient(obj, x, np.ones(3, dtype=bool))
+        >>> bool(np.allclose(g, num, atol=1e-6))
+        True
+        """
+        x = np.asarray(x, dtype=float)
+        dev, u, ok = self.evaluate(x)
+        if not (ok and np.isfinite(dev)):
+            return np.inf, np.full(len(x), np.nan)
+        theta, beta = x[: self.n_theta], x[self.n_theta :]
+        system = self.system
+        z_times, zt_times = self._products(theta, system.lambdas(theta))
+        eta = self.X @ beta + self.offset + z_times(u)
+        mu, factor, weight = working_parts(eta, self.link)
+        w = self.w
+        W = w * weight
+        r = w * (self.y - mu) * factor
+        F = system.factor(theta, W)
+        G = F.row_entries()
+        Gt = G @ theta  # (G_i theta)_k
+        v = (Gt @ theta) * w * weight_slope(eta, self.link, mu, factor, weight)
+        if self.link == "logit":
+            W_obs, F_obs = W, F
+        else:
+            W_obs = w * observed_weights(self.y, eta, mu, factor)
+            F_obs = system.factor(theta, W_obs)
+        s = F_obs.solve_theta_order(zt_times(v))
+        t = v - W_obs * z_times(s)
+        grad = np.empty(len(x))
+        grad[self.n_theta :] = self.X.T @ (t - 2.0 * r)
+        for k, g in enumerate(self.groups):
+            block = slice(system.starts[k], system.starts[k + 1])
+            ztr = np.bincount(g, weights=r, minlength=self.n_levels[k])
+            uk = u[block]
+            grad[k] = (
+                -2.0 * float(ztr @ uk)
+                + 2.0 * float(W @ Gt[:, k])
+                + float(t @ uk[g])
+                + float(s[block] @ ztr)
+            )
+        return float(dev), grad
 
     def fixed_information(self, x: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
         """Fisher information of the fixed effects at ``x = (theta, beta)``, given the variances.
@@ -325,14 +326,12 @@ class InterceptLaplace:
         if u is None:
             _, u, _ = self.evaluate(x)
         theta, beta = x[: self.n_theta], x[self.n_theta :]
-        lam = np.repeat(theta, self.n_levels)
+        lam = self.system.lambdas(theta)
         eta = self.X @ beta + self.offset + self.Z @ (lam * u)
         W = self.w * working_parts(eta, self.link)[2]
         XW = self.X * W[:, None]
-        solve, _, _ = self._factor(lam, W)
-        perm = self._perm()
-        C = (lam[:, None] * np.asarray(self.Zt @ XW))[perm]
-        return self.X.T @ XW - C.T @ solve(C)
+        C = lam[:, None] * np.asarray(self.Zt @ XW)
+        return self.X.T @ XW - C.T @ self.system.factor(theta, W).solve_theta_order(C)
 
     def glm_start(self, maxiter: int = 50) -> np.ndarray:
         """The fixed effects of the model without random effects (IRLS), a starting value.
@@ -360,58 +359,18 @@ class InterceptLaplace:
                 break
         return beta
 
-    def joint_mode(self, theta: np.ndarray, beta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Fixed effects and conditional modes found together for the variances ``theta``.
+    def scaled(self, scale: np.ndarray):
+        """The deviance as a function of ``z = x * scale`` (see :meth:`parameter_scale`)."""
+        return lambda z: self(np.asarray(z, dtype=float) / scale)
 
-        Fisher scoring on the penalised deviance over ``(beta, u)`` with step-halving (lme4's
-        PIRLS for ``nAGQ = 0``). Returns the Laplace deviance there (``inf`` when scoring
-        fails) and ``beta``; the modes are kept as the next start.
-        """
-        theta = np.asarray(theta, dtype=float)
-        lam = np.repeat(theta, self.n_levels)
-        perm = self._perm()
-        z_times, zt_times = self._products(theta, lam)
-        X, y, w, link = self.X, self.y, self.w, self.link
-        beta, u = np.asarray(beta, dtype=float).copy(), np.zeros(self.q)
+    def scaled_gradient(self, scale: np.ndarray):
+        """``z -> (deviance, gradient in z)`` for ``z = x * scale``."""
 
-        def pen(b, v):
-            eta = X @ b + self.offset + z_times(v)
-            return self._deviance(eta) + float(v @ v), eta
+        def fg(z):
+            dev, grad = self.value_and_gradient(np.asarray(z, dtype=float) / scale)
+            return dev, grad / scale
 
-        f, eta = pen(beta, u)
-        for _ in range(self.maxiter):
-            mu, factor, weight = working_parts(eta, link)
-            W = w * weight
-            r = w * (y - mu) * factor
-            g_beta, g_u = X.T @ r, (zt_times(r) - u)[perm]
-            solve, _, _ = self._factor(lam, W)
-            C = (lam[:, None] * np.asarray(self.Zt @ (X * W[:, None])))[perm]
-            AC = solve(C)
-            try:
-                d_beta = np.linalg.solve(X.T @ (X * W[:, None]) - C.T @ AC, g_beta - AC.T @ g_u)
-            except np.linalg.LinAlgError:
-                return np.inf, beta
-            d_u = np.empty(self.q)
-            d_u[perm] = solve(g_u - C @ d_beta)
-            size = max(np.max(np.abs(d_beta), initial=0.0), np.max(np.abs(d_u), initial=0.0))
-            if size > MAX_STEP:
-                d_beta, d_u = d_beta * (MAX_STEP / size), d_u * (MAX_STEP / size)
-            t = 1.0
-            for _ in range(40):
-                fn, eta_n = pen(beta + t * d_beta, u + t * d_u)
-                if np.isfinite(fn) and fn <= f + 1e-14 * (1 + abs(f)):
-                    break
-                t *= 0.5
-            else:
-                break
-            beta, u, f, eta = beta + t * d_beta, u + t * d_u, fn, eta_n
-            if t * size < self.tol:
-                break
-        W = w * working_parts(eta, link)[2]
-        _, logdet, _ = self._factor(lam, W)
-        self.u = u
-        dev = self._deviance(eta) + float(u @ u) + logdet
-        return (float(dev) if np.isfinite(dev) else np.inf), beta
+        return fg
 
     def parameter_scale(self, x: np.ndarray) -> np.ndarray:
         """Scales that give the fixed effects unit curvature at ``x`` (variances: 1), or
@@ -421,30 +380,6 @@ class InterceptLaplace:
         if not np.all(np.isfinite(info) & (info > 0)):
             return None
         return np.r_[np.ones(self.n_theta), np.sqrt(2 * info)]
-
-    def nagq0_start(self, theta_cap: float) -> np.ndarray:
-        """A starting point ``(theta, beta)`` for the Laplace fit, as lme4's first stage.
-
-        The variances minimise the deviance with the fixed effects found together with the
-        modes (:meth:`joint_mode`), from variance parameters of 1 and the GLM's estimates.
-        """
-        from scipy import optimize
-
-        beta = self.glm_start()
-
-        def profiled(theta):
-            return self.joint_mode(theta, beta)[0]
-
-        with np.errstate(all="ignore"):
-            r = optimize.minimize(
-                profiled,
-                np.ones(self.n_theta),
-                method="L-BFGS-B",
-                bounds=[(0.0, theta_cap)] * self.n_theta,
-                options={"ftol": 1e-10, "gtol": 1e-6, "maxfun": 400},
-            )
-        theta = np.asarray(r.x, dtype=float)
-        return np.r_[theta, self.joint_mode(theta, beta)[1]]
 
     def __call__(self, x: np.ndarray) -> float:
         dev, _, ok = self.evaluate(x)

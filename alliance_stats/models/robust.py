@@ -18,9 +18,11 @@ the Laplace / adaptive-quadrature deviance as a function of all parameters
 :func:`curvature` reports lme4's convergence criterion (the gradient scaled by the inverse
 Hessian) from one set of central differences (:func:`gradient_and_hessian`, ``1 + 2k +
 k(k-1)`` evaluations for ``k`` free parameters; mixedlm exposes no analytic gradient of the
-Laplace deviance), and :func:`hessian_vcov` the covariance matrix of the fixed effects from
-that Hessian over ``(theta, beta)``, as lme4's default ``vcov(m)`` does for GLMMs. scipy's
-RuntimeWarnings from finite differences next to infeasible points are silenced here.
+Laplace deviance), or of an analytic gradient where the objective has one
+(:func:`hessian_from_gradient`, ``1 + 2k`` gradients), and :func:`hessian_vcov` the
+covariance matrix of the fixed effects from that Hessian over ``(theta, beta)``, as lme4's
+default ``vcov(m)`` does for GLMMs. scipy's RuntimeWarnings from finite differences next to
+infeasible points are silenced here.
 
 Examples
 --------
@@ -41,6 +43,8 @@ import numpy as np
 from scipy import optimize
 
 Objective = Callable[[np.ndarray], float]
+#: ``x -> (f(x), gradient)``: an objective with its analytic gradient
+WithGradient = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 @dataclass
@@ -67,6 +71,21 @@ def _safe(f: Objective) -> Objective:
     return g
 
 
+def _safe_gradient(fg: WithGradient) -> WithGradient:
+    """``fg`` with failures (and infinite values) as ``(inf, zeros)``: L-BFGS-B then backtracks."""
+
+    def g(x: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            v, grad = fg(np.asarray(x, dtype=float))
+        except (RuntimeError, ValueError, FloatingPointError, np.linalg.LinAlgError):
+            return np.inf, np.zeros(len(x))
+        if not (np.isfinite(v) and np.all(np.isfinite(grad))):
+            return np.inf, np.zeros(len(x))
+        return float(v), np.asarray(grad, dtype=float)
+
+    return g
+
+
 def _minimize(
     f: Objective,
     x0: np.ndarray,
@@ -74,11 +93,13 @@ def _minimize(
     method: str,
     max_evals: int | None = None,
     jac: str = "3-point",
+    fg: WithGradient | None = None,
 ) -> tuple[np.ndarray, float, int, bool]:
     """Minimize ``f`` from ``x0``; returns ``(x, f(x), evaluations, converged)``.
 
     ``max_evals`` caps the objective evaluations, the finite-difference gradient's included
-    (scipy counts those in ``nfev``).
+    (scipy counts those in ``nfev``). With ``fg`` (L-BFGS-B only) the analytic gradient is
+    used instead of finite differences, and an evaluation is one call of ``fg``.
     """
     lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
     hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
@@ -88,11 +109,11 @@ def _minimize(
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "L-BFGS-B":
             r = optimize.minimize(
-                f,
+                f if fg is None else fg,
                 x0,
                 method="L-BFGS-B",
                 bounds=bounds,
-                jac=jac,
+                jac=jac if fg is None else True,
                 options={
                     "maxiter": 500,
                     "maxfun": max_evals or 15000,
@@ -281,6 +302,7 @@ def best_optimum(
     tol: float = 1e-7,
     labels: list[str] | None = None,
     max_evals: int | None = None,
+    gradient: WithGradient | None = None,
 ) -> OptimumSearch:
     """Polish ``x0``, look for another peak along each variance parameter, restart only where
     one is plausible, keep the lowest deviance.
@@ -295,20 +317,25 @@ def best_optimum(
        evaluations (default ``25 * (n_parameters + 1)``); one that ends below the best is
        polished (3-point gradient, no cap) and kept if it is still better.
 
+    ``gradient`` (``x -> (deviance, gradient)``, the same function as ``objective``) replaces
+    the finite-difference gradients of every L-BFGS-B run and of the curvature.
+
     ``attempts`` records every step (``start``, ``method``, ``deviance``, ``evaluations``;
     scans also ``scan``, their :class:`ProfileScan`).
     """
     f = _safe(objective)
+    fg = None if gradient is None else _safe_gradient(gradient)
+    grad_text = "analytic gradient" if fg is not None else None
     x0 = np.asarray(x0, dtype=float)
     f0 = f(x0)
     attempts = [{"start": "engine optimum", "method": "-", "deviance": f0, "evaluations": 1}]
     best_x, best_f = x0.copy(), f0
     t0 = time.perf_counter()
-    x, fx, nfev, ok = _minimize(f, x0, bounds, "L-BFGS-B")
+    x, fx, nfev, ok = _minimize(f, x0, bounds, "L-BFGS-B", fg=fg)
     attempts.append(
         {
             "start": "engine optimum",
-            "method": "polish: L-BFGS-B",
+            "method": "polish: L-BFGS-B" + (f" ({grad_text})" if fg else ""),
             "deviance": fx,
             "evaluations": nfev,
             "converged": ok,
@@ -321,7 +348,7 @@ def best_optimum(
         return OptimumSearch(best_x, best_f, f0, bool(best_f < f0 - 1e-6), attempts)
     labels = labels or [f"theta[{i}]" for i in range(n_theta)]
     polished, f_polished = best_x.copy(), best_f
-    curv = curvature(f, polished, bounds, n_theta)
+    curv = curvature(f, polished, bounds, n_theta, gradient=fg)
     cap = max_evals or 25 * (len(x0) + 1)
     for i in (i for i in range(n_theta) if bounds[i][0] is not None):
         t0 = time.perf_counter()
@@ -339,12 +366,12 @@ def best_optimum(
         for start in scan.starts[:2]:
             t0 = time.perf_counter()
             label = f"{labels[i]} {start[i]:.3g} (flagged by the scan)"
-            x, fx, nfev, ok = _minimize(f, start, bounds, "L-BFGS-B", cap, jac="2-point")
-            method = f"L-BFGS-B (2-point gradient, cap {cap} evaluations)"
+            x, fx, nfev, ok = _minimize(f, start, bounds, "L-BFGS-B", cap, "2-point", fg)
+            method = f"L-BFGS-B ({grad_text or '2-point gradient'}, cap {cap} evaluations)"
             if not ok and nfev >= cap:
                 label += ", stopped at the evaluation cap"
             if fx < best_f - tol:
-                x, fx, n2, ok = _minimize(f, x, bounds, "L-BFGS-B")
+                x, fx, n2, ok = _minimize(f, x, bounds, "L-BFGS-B", fg=fg)
                 nfev += n2
                 method += " + polish"
             attempts.append(
@@ -435,6 +462,31 @@ def gradient_and_hessian(
     return g, H, 1 + 2 * k + k * (k - 1)
 
 
+def hessian_from_gradient(
+    fg: WithGradient, x: np.ndarray, free: np.ndarray, rel: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Gradient at ``x`` and the Hessian over the ``free`` parameters by central differences
+    of the analytic gradient (symmetrised); returns ``(gradient, hessian, calls)``.
+
+    Examples
+    --------
+    >>> fg = lambda x: (float(x[0] ** 2 * x[1]), np.array([2 * x[0] * x[1], x[0] ** 2]))
+    >>> g, H, _ = hessian_from_gradient(fg, np.array([1.0, 2.0]), np.array([True, True]))
+    >>> np.round(H, 6).tolist()
+    [[4.0, 2.0], [2.0, 0.0]]
+    """
+    idx = np.flatnonzero(free)
+    h = _step(x, rel)
+    _, g = fg(x)
+    g = np.where(free, g, 0.0)
+    H = np.zeros((len(idx), len(idx)))
+    for a, i in enumerate(idx):
+        e = np.zeros(len(x))
+        e[i] = h[i]
+        H[:, a] = (fg(x + e)[1][idx] - fg(x - e)[1][idx]) / (2 * h[i])
+    return g, (H + H.T) / 2, 1 + 2 * len(idx)
+
+
 def free_parameters(x: np.ndarray, bounds, n_theta: int) -> np.ndarray:
     """Parameters not sitting on a lower bound (a variance at zero is not 'free')."""
     free = np.ones(len(x), dtype=bool)
@@ -457,13 +509,23 @@ class Curvature:
     evaluations: int = 0
 
 
-def curvature(f: Objective, x: np.ndarray, bounds, n_theta: int) -> Curvature:
-    """Gradient and Hessian of the deviance at ``x`` over the free parameters."""
+def curvature(
+    f: Objective, x: np.ndarray, bounds, n_theta: int, gradient: WithGradient | None = None
+) -> Curvature:
+    """Gradient and Hessian of the deviance at ``x`` over the free parameters.
+
+    With ``gradient`` (``x -> (f(x), gradient)``) the Hessian is the central difference of
+    the analytic gradient (``1 + 2k`` calls for ``k`` free parameters), else of ``f``
+    (:func:`gradient_and_hessian`).
+    """
     f = _safe(f)
     free = free_parameters(x, bounds, n_theta)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        g, H, n_evals = gradient_and_hessian(f, x, free)
+        if gradient is None:
+            g, H, n_evals = gradient_and_hessian(f, x, free)
+        else:
+            g, H, n_evals = hessian_from_gradient(_safe_gradient(gradient), x, free)
     gi = g[free]
     try:
         eig = np.linalg.eigvalsh(H)
