@@ -1,22 +1,26 @@
-"""Time the reference mixed models: alliance_stats vs statsmodels MixedLM vs lme4 (R).
+"""Time the reference mixed models: alliance_stats against the engine alone, statsmodels, lme4.
 
 Usage::
 
-    python benchmarks/models.py [--repeats 3] [--large-clients 8000] [--r]
+    python benchmarks/models.py [--repeats 5] [--only NAME ...] [--r]
 
-For every model in tests/reference/fixtures/lme4_*.json it fits the same rows with
-``alliance_stats.models.fit_mixed`` (default engine mixedlm, including the optimum checks and
-restarts) and, where the model is expressible there, with statsmodels ``MixedLM``, and prints
-the median of ``--repeats`` runs next to the median lme4 time the R script recorded on this
-machine (tests/reference/R/lme4_models.R).  The large case simulates a study with
-``alliance_stats.simulate.simulate_study`` and builds discrete-time person-period rows (the
-rule in lme4_models.R) with client and therapist random intercepts; with ``--r`` the same rows
-are written to a temporary CSV and timed with lme4::glmer in R as well.
+For every model in tests/reference/fixtures/lme4_*.json it fits the same rows ``--repeats``
+times, alternating: ``alliance_stats.models.fit_mixed`` (everything included: model frame,
+optimum checks, standard errors), the engine alone (mixedlm's ``lmer``/``glmer`` on the
+prepared frame, no checks) and, where the model is expressible there, statsmodels
+``MixedLM``. It prints the medians and the ratios other / ours (above 1: ours is faster)
+against the lme4 and glmmTMB times the R scripts recorded with each fixture
+(tests/reference/R/lme4_models.R, lme4_public.R) and, with ``--r`` (R with lme4 installed),
+against lme4 and glmmTMB timed in the same run on the same rows (benchmarks/lme4_times.R).
+Recorded R times come from whatever load the machine had when the fixture was made; the
+same-run times are the fair comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import shutil
 import statistics
@@ -36,6 +40,9 @@ sys.path.insert(0, str(ROOT / "tests" / "reference"))
 import test_lme4_models as ref  # noqa: E402
 
 from alliance_stats.models import fit_mixed  # noqa: E402
+from alliance_stats.models.blas import one_thread  # noqa: E402
+from alliance_stats.models.formula import parse_formula  # noqa: E402
+from alliance_stats.models.frame import model_frame  # noqa: E402
 
 # statsmodels formulations of the reference models it can express
 STATSMODELS = {
@@ -49,16 +56,12 @@ STATSMODELS = {
         re_formula="1",
         vc_formula={"client": "0 + C(client)"},
     ),
+    "orthodont": dict(formula="distance ~ age + Sex", groups="Subject", re_formula="~age"),
+    "exam_slope": dict(formula="normexam ~ standLRT", groups="school", re_formula="~standLRT"),
+    "pastes": dict(
+        formula="strength ~ 1", groups="batch", re_formula="1", vc_formula={"cask": "0 + C(cask)"}
+    ),
 }
-
-
-def median_time(fun, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fun()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def statsmodels_fit(spec: dict, data: pd.DataFrame):
@@ -66,131 +69,137 @@ def statsmodels_fit(spec: dict, data: pd.DataFrame):
 
     spec = dict(spec)
     reml = spec.pop("reml", True)
-    d = data.dropna(subset=["Reaction" if "Reaction" in data else "wai_total"])
-    model = smf.mixedlm(data=d, **spec)
+    d = data.dropna(subset=[spec["formula"].split("~")[0].strip()])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return model.fit(reml=reml)
+        return smf.mixedlm(data=d, **spec).fit(reml=reml)
 
 
-def person_period(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Person-period rows by the rule documented in tests/reference/R/lme4_models.R."""
-    d = sessions.sort_values(["client", "session"]).reset_index(drop=True)
-    last = d.groupby("client")["session"].transform("max") == d["session"]
-    completed = d.loc[last].set_index("client")["attended"]
-    d = d[d["attended"]].copy()
-    last_att = d.groupby("client")["session"].transform("max") == d["session"]
-    comp = d["client"].map(completed).astype(bool)
-    d = d[~(last_att & comp)].copy()
-    d["dropout"] = (last_att & ~comp).loc[d.index].astype("int64")
-    wai = [f"wai_{i}" for i in range(1, 13)]
-    d["wai_c"] = d[wai].mean(axis=1) - 3
-    d = d.dropna(subset=["wai_c", "validation"])
-    return d[["client", "therapist", "session", "dropout", "wai_c", "validation"]].reset_index(
-        drop=True
-    )
+def engine_fit(fx: dict, frame: pd.DataFrame):
+    """mixedlm alone on the prepared frame (no optimum checks, no translation)."""
+    import mixedlm as ml
+    from mixedlm.families.binomial import Binomial
+
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        one_thread(),
+    ):
+        warnings.simplefilter("ignore")
+        if fx["family"] == "gaussian":
+            return ml.lmer(fx["formula"], frame, REML=bool(fx["REML"]))
+        return ml.glmer(fx["formula"], frame, family=Binomial(), nAGQ=int(fx["nAGQ"]))
 
 
-R_LARGE = r"""
-suppressPackageStartupMessages(library(lme4))
-d <- read.csv(commandArgs(TRUE)[1])
-f <- dropout ~ wai_c + validation + (1 | client) + (1 | therapist)
-fit <- function() glmer(f, d, family = binomial, control = glmerControl(optimizer = "bobyqa"))
-t <- replicate(as.integer(commandArgs(TRUE)[2]), system.time(fit())[["elapsed"]])
-m <- fit()
-cat(median(t), as.numeric(logLik(m)), "\n")
-"""
+def alternate(funs: dict, repeats: int) -> dict:
+    """Median seconds of each function, the functions run in turn ``repeats`` times."""
+    times = {k: [] for k in funs}
+    for _ in range(repeats):
+        for k, f in funs.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def r_times(cases: list[tuple[str, dict, pd.DataFrame]], repeats: int) -> dict:
+    """lme4 / glmmTMB times on the same rows, from benchmarks/lme4_times.R."""
+    if not shutil.which("Rscript"):
+        print("Rscript not found: no same-run R times", file=sys.stderr)
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = []
+        for name, fx, data in cases:
+            csv = Path(tmp) / f"{name}.csv"
+            data.to_csv(csv, index=False)
+            text = [c for c in data.columns if data[c].dtype == object or data[c].dtype == "str"]
+            manifest.append(
+                dict(
+                    name=name,
+                    csv=str(csv),
+                    formula=fx["formula"],
+                    family=fx["family"],
+                    REML=bool(fx["REML"]),
+                    nAGQ=int(fx["nAGQ"]),
+                    text=text,
+                    repeats=min(repeats, 3) if name == "insteval" else repeats,
+                )
+            )
+        (Path(tmp) / "manifest.json").write_text(json.dumps(manifest))
+        out = Path(tmp) / "out.json"
+        run = subprocess.run(
+            [
+                "Rscript",
+                str(ROOT / "benchmarks" / "lme4_times.R"),
+                str(Path(tmp) / "manifest.json"),
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode != 0:
+            print("R failed:", run.stderr[-800:], file=sys.stderr)
+            return {}
+        return json.loads(out.read_text())
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--large-clients", type=int, default=8000)
-    ap.add_argument("--r", action="store_true", help="also time lme4 on the large case")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", nargs="*", help="model names (default: every fixture)")
+    ap.add_argument("--r", action="store_true", help="also time lme4/glmmTMB in this run")
     args = ap.parse_args(argv)
-    rows = []
+    cases = []
     for path in sorted((ROOT / "tests" / "reference" / "fixtures").glob("lme4_*.json")):
         name = path.stem.removeprefix("lme4_")
+        if args.only and name not in args.only:
+            continue
         fx = ref.fixture(name)
-        data = ref.load_data(fx["data"])
+        cases.append((name, fx, ref.load_data(fx["data"])))
+    rows = []
+    for name, fx, data in cases:
         kw = dict(family=fx["family"], REML=bool(fx["REML"]), nagq=int(fx["nAGQ"]))
-        ours = median_time(lambda: fit_mixed(fx["formula"], data, **kw), args.repeats)  # noqa: B023
-        sm = np.nan
+        frame = model_frame(parse_formula(fx["formula"]), data, fx["family"]).data
+        funs = {
+            "ours": lambda fx=fx, data=data, kw=kw: fit_mixed(fx["formula"], data, **kw),
+            "engine": lambda fx=fx, frame=frame: engine_fit(fx, frame),
+        }
         if name in STATSMODELS:
-            sm = median_time(lambda: statsmodels_fit(STATSMODELS[name], data), args.repeats)  # noqa: B023
-        lme4 = fx["lme4"].get("time_median_s", np.nan)  # some fixtures record no timing
+            funs["statsmodels"] = lambda name=name, data=data: statsmodels_fit(
+                STATSMODELS[name], data
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            med = alternate(funs, args.repeats)
+            res = fit_mixed(fx["formula"], data, **kw)
         rows.append(
             dict(
                 model=name,
-                n=fit_mixed(fx["formula"], data, **kw).nobs,
-                ours_s=ours,
-                statsmodels_s=sm,
-                lme4_s=lme4,
-                glmmTMB_s=fx.get("glmmTMB", {}).get("time_median_s", np.nan),
+                n=res.nobs,
+                ours_s=med["ours"],
+                engine_s=med["engine"],
+                statsmodels_s=med.get("statsmodels", np.nan),
+                lme4_rec_s=fx["lme4"].get("time_median_s", np.nan),
+                tmb_rec_s=fx.get("glmmTMB", {}).get("time_median_s", np.nan),
+                loglik_minus_lme4=res.loglik - fx["lme4"]["loglik"],
             )
         )
-    # large case
-    from alliance_stats.simulate import simulate_study
-
-    n_t = max(2, args.large_clients // 40)
-    sim = simulate_study(
-        n_therapists=n_t, clients_per_therapist=40, max_sessions=20, seed=7, planned_sessions_min=8
-    )
-    pp = person_period(sim.sessions)
-    formula = "dropout ~ wai_c + validation + (1 | client) + (1 | therapist)"
-    ours = median_time(lambda: fit_mixed(formula, pp, family="binomial"), args.repeats)
-    quick = median_time(
-        lambda: fit_mixed(formula, pp, family="binomial", restarts=False), args.repeats
-    )
-    lme4 = np.nan
-    if args.r and shutil.which("Rscript"):
-        with tempfile.TemporaryDirectory() as tmp:
-            csv = Path(tmp) / "pp.csv"
-            pp.to_csv(csv, index=False)
-            script = Path(tmp) / "large.R"
-            script.write_text(R_LARGE)
-            out = subprocess.run(
-                ["Rscript", str(script), str(csv), str(args.repeats)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode == 0:
-                lme4 = float(out.stdout.split()[0])
-            else:
-                print("R failed:", out.stderr[-500:], file=sys.stderr)
-    rows.append(
-        dict(
-            model=f"large_dropout ({len(pp)} rows)",
-            n=len(pp),
-            ours_s=ours,
-            statsmodels_s=np.nan,
-            lme4_s=lme4,
-            glmmTMB_s=np.nan,
-        )
-    )
-    rows.append(
-        dict(
-            model="large_dropout, restarts=False",
-            n=len(pp),
-            ours_s=quick,
-            statsmodels_s=np.nan,
-            lme4_s=lme4,
-            glmmTMB_s=np.nan,
-        )
-    )
+        print(f"{name}: ours {med['ours']:.4f} s", file=sys.stderr)
     tab = pd.DataFrame(rows)
-    tab["lme4_over_ours"] = tab["lme4_s"] / tab["ours_s"]
-    tab["statsmodels_over_ours"] = tab["statsmodels_s"] / tab["ours_s"]
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(tab.round(3).to_string(index=False))
+    if args.r:
+        same = r_times(cases, args.repeats)
+        tab["lme4_now_s"] = [same.get(m, {}).get("lme4_s", np.nan) for m in tab["model"]]
+        tab["tmb_now_s"] = [same.get(m, {}).get("glmmTMB_s", np.nan) for m in tab["model"]]
+    for col in [c for c in tab.columns if c.endswith("_s") and c != "ours_s"]:
+        tab[col.removesuffix("_s") + "/ours"] = tab[col] / tab["ours_s"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(tab.round(4).to_string(index=False))
     print(
-        "\nmedian of",
-        args.repeats,
-        "runs; lme4/glmmTMB times from the R fixtures (same "
-        "machine); NaN = not expressible in statsmodels MixedLM / not timed",
+        f"\nmedians of {args.repeats} alternating runs; ratios above 1: ours is faster. "
+        "*_rec: recorded by the R scripts with the fixtures; *_now: timed in this run. "
+        "NaN: not expressible in statsmodels MixedLM / not timed."
     )
-    print(json.dumps({"repeats": args.repeats}))
 
 
 if __name__ == "__main__":

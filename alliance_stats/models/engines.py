@@ -176,7 +176,7 @@ def fit_own_laplace(
     with its analytic gradient (fixed effects scaled to unit curvature, variance parameters
     capped at ``theta_cap``) from the GLM's estimates and variance parameters of 1 (lme4's
     start). With ``nagq > 1`` (one intercept) the Laplace optimum is the start of bounded
-    L-BFGS-B (central-difference gradient) on the quadrature deviance
+    L-BFGS-B (analytic gradient) on the quadrature deviance
     (:class:`~alliance_stats.models.quadrature.InterceptQuadrature`), as lme4 starts its
     ``nAGQ > 1`` fit from a simpler one. The engine's result object is then built at that
     optimum, so that ranef, predict and vcov work as after the engine's own fit. ``None``
@@ -212,15 +212,21 @@ def fit_own_laplace(
     if scale is None:
         return None
     bounds = [(0.0, theta_cap)] * n_theta + [(None, None)] * (len(x0) - n_theta)
-    search = robust.best_optimum(
-        own.scaled(scale), x0 * scale, bounds, n_theta, False, gradient=own.scaled_gradient(scale)
-    )
-    x = search.x / scale
+    objectives = [own]
     if nagq > 1:
         from alliance_stats.models.quadrature import InterceptQuadrature
 
-        agq = InterceptQuadrature(own, nagq)
-        search = robust.best_optimum(lambda z: agq(z / scale), x * scale, bounds, n_theta, False)
+        objectives.append(InterceptQuadrature(own, nagq))
+    x = x0
+    for obj in objectives:  # Laplace, then quadrature from the Laplace optimum
+        search = robust.best_optimum(
+            robust.in_scaled(obj, scale),
+            x * scale,
+            bounds,
+            n_theta,
+            False,
+            gradient=robust.gradient_in_scaled(obj.value_and_gradient, scale),
+        )
         x = search.x / scale
     raw = GlmerResult(
         formula=model.formula,

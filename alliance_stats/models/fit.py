@@ -327,7 +327,6 @@ def _own_checks(
     engine = JointGLMMObjective(raw.matrices, raw.family, nagq)
     laplace = InterceptLaplace.from_mixedlm(raw.matrices, link)
     own = laplace if nagq == 1 else InterceptQuadrature(laplace, nagq)
-    gradient = laplace.value_and_gradient if nagq == 1 else None
     n_theta = len(ef.theta)
     x0 = np.r_[ef.theta, ef.beta]
     d_own, d_engine = float(own(x0)), float(engine(x0))
@@ -339,19 +338,19 @@ def _own_checks(
     if scale is None:
         return None
     search = robust.best_optimum(
-        lambda z: own(z / scale),
+        robust.in_scaled(own, scale),
         x0 * scale,
         bounds,
         n_theta,
         restarts=restarts,
         labels=labels,
-        gradient=laplace.scaled_gradient(scale) if gradient else None,
+        gradient=robust.gradient_in_scaled(own.value_and_gradient, scale),
     )
     curv = search.curvature
     curv = (
         robust.rescaled(curv, scale)
         if curv
-        else robust.curvature(own, search.x / scale, bounds, n_theta, gradient)
+        else robust.curvature(own, search.x / scale, bounds, n_theta, own.value_and_gradient)
     )
     search = dataclasses.replace(search, x=search.x / scale)
     agreement = (
@@ -365,8 +364,8 @@ def _own_checks(
         "from the GLM's estimates and variance parameters of 1"
         if nagq == 1
         else f"our own adaptive quadrature deviance ({nagq} points; "
-        "alliance_stats.models.quadrature, lme4's nAGQ formula) by bounded L-BFGS-B from our "
-        "Laplace fit"
+        "alliance_stats.models.quadrature, lme4's nAGQ formula) by bounded L-BFGS-B with its "
+        "analytic gradient, from our Laplace fit"
     )
     notes.append(
         f"fitted with {how}; {agreement}. Optimum check: {_describe_search(search, restarts)}"

@@ -119,7 +119,8 @@ def model_frame(parsed: ParsedFormula, data: pd.DataFrame, family: str) -> Model
                 "grouping with repeated rows (e.g. client for session rows), or drop the term"
             )
     for c, levels in list(factor_levels.items()):
-        present = [lv for lv in levels if lv in set(frame[c])]
+        seen = set(pd.unique(frame[c]))
+        present = [lv for lv in levels if lv in seen]
         factor_levels[c] = present
         if len(present) < 2 and c != parsed.response:
             raise InputError(

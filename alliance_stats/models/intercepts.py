@@ -94,10 +94,13 @@ class InterceptSystem:
         counts = np.diff(indptr)
         n_pairs = int(np.sum(counts**2))
         self._b_keys = uniq
+        #: two factors, each level of the largest meeting one level of the other (clients
+        #: nested in therapists): the Schur complement is diagonal
+        self.nested = len(self.rest) == 1 and bool(np.all(counts == 1)) and not dense
         if dense is None:
             dense = n1 * qr * qr <= 8 * n_pairs + 1_000_000 and n1 * qr <= 4_000_000
-        self.dense = bool(dense)
-        if not self.dense:
+        self.dense = bool(dense) and not self.nested
+        if not self.dense and not self.nested:
             first = np.repeat(indptr[:-1], counts**2)
             within = np.concatenate([np.arange(c * c) for c in counts])
             reps = np.repeat(counts, counts**2)
@@ -147,6 +150,11 @@ class InterceptSystem:
             self._slot, weights=np.tile(W, len(self.rest)), minlength=len(self._b_rows)
         )
         bdata = lb * sums * lr[self._b_cols]
+        bd = bdata / a1[self._b_rows]
+        if self.nested:
+            a2 = lr**2 * np.bincount(self.rest_cols[0], weights=W, minlength=qr) + 1.0
+            diag = a2 - np.bincount(self._b_cols, weights=bdata * bd, minlength=qr)
+            return Factor(self, theta, a1, bdata, bd, ("diagonal", diag))
         A22 = np.zeros((qr, qr))
         for c in self.rest_cols:
             idx = np.arange(qr)
@@ -161,14 +169,13 @@ class InterceptSystem:
             A22[oi : oi + ni, oj : oj + nj] += block
             A22[oj : oj + nj, oi : oi + ni] += block.T
         A22 = lr[:, None] * A22 * lr[None, :]
-        bd = bdata / a1[self._b_rows]
         if self.dense:
             B = np.zeros(n1 * qr)
             B[self._b_keys] = bdata
             B = B.reshape(n1, qr)
             Bd = B / a1[:, None]
             S = A22 + np.eye(qr) - B.T @ Bd
-            return Factor(self, theta, a1, B, Bd, linalg.cho_factor(S, lower=True))
+            return Factor(self, theta, a1, B, Bd, ("cholesky", linalg.cho_factor(S, lower=True)))
         # S = A22 + I - B' D^-1 B, summed over pairs of B's entries in the same row
         p1, p2 = self._pp1, self._pp2
         cross = np.bincount(
@@ -177,7 +184,7 @@ class InterceptSystem:
             minlength=qr * qr,
         ).reshape(qr, qr)
         S = A22 + np.eye(qr) - cross
-        return Factor(self, theta, a1, bdata, bd, linalg.cho_factor(S, lower=True))
+        return Factor(self, theta, a1, bdata, bd, ("cholesky", linalg.cho_factor(S, lower=True)))
 
 
 class Factor:
@@ -186,15 +193,22 @@ class Factor:
     ``solve`` and ``logdet`` work in the elimination order (largest factor first, see
     :attr:`InterceptSystem.perm`); :meth:`solve_theta_order` takes and returns theta order.
     ``B`` and ``Bd`` (the off-diagonal block and ``D^-1`` times it) are dense matrices when
-    the system is dense, else their entries at the system's pattern.
+    the system is dense, else their entries at the system's pattern; ``schur`` is
+    ``("cholesky", cho_factor)`` or ``("diagonal", entries)`` (nested factors).
     """
 
-    def __init__(self, system, theta, a1, B=None, Bd=None, chol=None) -> None:
+    def __init__(self, system, theta, a1, B=None, Bd=None, schur=None) -> None:
         self.system, self.theta, self.a1 = system, theta, a1
-        self._B, self._Bd, self._chol = B, Bd, chol
+        self._B, self._Bd, self._chol = B, Bd, schur
         self.logdet = float(np.sum(np.log(a1)))
-        if chol is not None:
-            self.logdet += 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
+        if schur is not None:
+            kind, value = schur
+            diag = value if kind == "diagonal" else np.diag(value[0]) ** 2
+            self.logdet += float(np.sum(np.log(diag)))
+
+    def _schur_solve(self, r: np.ndarray) -> np.ndarray:
+        kind, value = self._chol
+        return _divide(r, value) if kind == "diagonal" else linalg.cho_solve(value, r)
 
     def _times(self, data: np.ndarray, x: np.ndarray, transpose: bool) -> np.ndarray:
         """``B x`` (or ``B' x``) with ``data`` B's (or ``D^-1 B``'s) entries."""
@@ -215,7 +229,7 @@ class Factor:
             return _divide(r, self.a1)
         n1 = len(self.a1)
         r1, r2 = r[:n1], r[n1:]
-        x2 = linalg.cho_solve(self._chol, r2 - self._times(self._Bd, r1, True))
+        x2 = self._schur_solve(r2 - self._times(self._Bd, r1, True))
         x1 = _divide(r1 - self._times(self._B, x2, False), self.a1)
         return np.concatenate([x1, x2])
 
@@ -236,7 +250,15 @@ class Factor:
         if self._chol is None:
             G[:, 0, 0] = 1.0 / self.a1[gb]
             return G
-        Sinv = linalg.cho_solve(self._chol, np.eye(s.q_rest))
+        if s.nested:
+            c = s.rest[0]
+            s_inv = 1.0 / self._chol[1][s.rest_cols[0]]
+            bd = self._Bd[s._slot]
+            G[:, b, b] = 1.0 / self.a1[gb] + bd**2 * s_inv
+            G[:, b, c] = G[:, c, b] = -bd * s_inv
+            G[:, c, c] = s_inv
+            return G
+        Sinv = self._schur_solve(np.eye(s.q_rest))
         # M = D^-1 B S^-1 at B's pattern, and diag(D^-1 B S^-1 B' D^-1) per level
         if s.dense:
             M = self._Bd @ Sinv

@@ -359,19 +359,6 @@ class InterceptLaplace:
                 break
         return beta
 
-    def scaled(self, scale: np.ndarray):
-        """The deviance as a function of ``z = x * scale`` (see :meth:`parameter_scale`)."""
-        return lambda z: self(np.asarray(z, dtype=float) / scale)
-
-    def scaled_gradient(self, scale: np.ndarray):
-        """``z -> (deviance, gradient in z)`` for ``z = x * scale``."""
-
-        def fg(z):
-            dev, grad = self.value_and_gradient(np.asarray(z, dtype=float) / scale)
-            return dev, grad / scale
-
-        return fg
-
     def parameter_scale(self, x: np.ndarray) -> np.ndarray:
         """Scales that give the fixed effects unit curvature at ``x`` (variances: 1), or
         ``None`` where the information is not positive; an optimiser works on ``x * scale``

@@ -60,6 +60,29 @@ class OptimumSearch:
     curvature: Curvature | None = None
 
 
+def in_scaled(f: Objective, scale: np.ndarray) -> Objective:
+    """``f`` as a function of ``z = x * scale`` (an optimiser works better on scaled
+    parameters where the curvatures differ by orders of magnitude)."""
+    return lambda z: f(np.asarray(z, dtype=float) / scale)
+
+
+def gradient_in_scaled(fg: WithGradient, scale: np.ndarray) -> WithGradient:
+    """``fg`` as a function of ``z = x * scale``, its gradient in ``z``.
+
+    Examples
+    --------
+    >>> fg = lambda x: (float(x[0] ** 2), np.array([2 * x[0]]))
+    >>> gradient_in_scaled(fg, np.array([2.0]))(np.array([4.0]))[1].tolist()  # x = 2
+    [2.0]
+    """
+
+    def scaled(z):
+        value, grad = fg(np.asarray(z, dtype=float) / scale)
+        return value, grad / scale
+
+    return scaled
+
+
 def _safe(f: Objective) -> Objective:
     def g(x: np.ndarray) -> float:
         try:

@@ -26,6 +26,11 @@ LINEAR = [
     "clinic_wai_slope",
     "clinic_wai_gender_ml",
     "clinic_wai_nested",
+    "orthodont",
+    "penicillin",
+    "pastes",
+    "exam_slope",
+    "insteval",
 ]
 BINOMIAL = [
     "verbagg",
@@ -33,6 +38,11 @@ BINOMIAL = [
     "clinic_srs_alert_agq",
     "clinic_dropout",
     "power_default_pp",
+    "contraception",
+    "contraception_slope",
+    "grouseticks",
+    "guimmun",
+    "guimmun_agq",
 ]
 
 

@@ -112,3 +112,17 @@ def test_gradient_search_reaches_the_finite_difference_optimum():
     curv = robust.curvature(obj, fast.x, bounds, 2, gradient=obj.value_and_gradient)
     numeric = robust.curvature(obj, fast.x, bounds, 2)
     np.testing.assert_allclose(curv.hessian, numeric.hessian, rtol=2e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("link", ["logit", "cloglog"])
+@pytest.mark.parametrize("nagq,proportions", [(3, False), (11, False), (7, True)])
+def test_quadrature_gradient_equals_central_differences(link, nagq, proportions):
+    from alliance_stats.models.quadrature import InterceptQuadrature
+
+    rng = np.random.default_rng(nagq)
+    q = InterceptQuadrature(_laplace([40], link, rng, proportions), nagq)
+    x = np.array([0.9, -0.6, 0.5, 0.2])
+    dev, grad = q.value_and_gradient(x)
+    assert dev == pytest.approx(q(x), abs=1e-9)
+    numeric = np.array([_richardson(q, x, i) for i in range(len(x))])
+    np.testing.assert_allclose(grad, numeric, atol=1e-6 * (1 + np.abs(numeric).max()))
