@@ -208,17 +208,22 @@ def fit_own_laplace(
     x0 = np.r_[np.ones(n_theta), own.glm_start()]
     if not np.isfinite(own(x0)):
         return None
-    scale = own.parameter_scale(x0)
-    if scale is None:
-        return None
-    bounds = [(0.0, theta_cap)] * n_theta + [(None, None)] * (len(x0) - n_theta)
     objectives = [own]
     if nagq > 1:
         from alliance_stats.models.quadrature import InterceptQuadrature
 
         objectives.append(InterceptQuadrature(own, nagq))
     x = x0
-    for obj in objectives:  # Laplace, then quadrature from the Laplace optimum
+    # Laplace in two stages, the parameters rescaled to unit curvature at the start of each
+    # (the information of the intercept changes several-fold with the variances), then
+    # quadrature from the Laplace optimum
+    for obj, cap in [(own, 12), (own, None)] + [(q, None) for q in objectives[1:]]:
+        scale = own.parameter_scale(x)
+        if scale is None:
+            return None
+        scale[:n_theta] = own.variance_scale(x)
+        bounds = [(0.0, theta_cap * scale[i]) for i in range(n_theta)]
+        bounds += [(None, None)] * (len(x0) - n_theta)
         search = robust.best_optimum(
             robust.in_scaled(obj, scale),
             x * scale,
@@ -226,6 +231,7 @@ def fit_own_laplace(
             n_theta,
             False,
             gradient=robust.gradient_in_scaled(obj.value_and_gradient, scale),
+            polish_evals=cap,
         )
         x = search.x / scale
     raw = GlmerResult(

@@ -55,7 +55,8 @@ MAX_STEP = 3.0
 
 
 def _log_expit(eta: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -eta)
+    """``log(1 / (1 + exp(-eta)))``, stable (about 4x faster than ``-logaddexp(0, -eta)``)."""
+    return np.minimum(eta, 0.0) - np.log1p(np.exp(-np.abs(eta)))
 
 
 #: Links of :class:`InterceptLaplace`.
@@ -167,6 +168,8 @@ class InterceptLaplace:
         self.Zt = self.Z.T.tocsr()
         self.u = np.zeros(self.q)
         self.last_iterations = 0
+        #: the last mode found: (x, u, eta, working parts, factor of A there)
+        self._mode = None
 
     @classmethod
     def from_mixedlm(cls, matrices, link: str = "logit") -> InterceptLaplace | None:
@@ -222,17 +225,18 @@ class InterceptLaplace:
         if not np.isfinite(f):
             u = np.zeros(self.q)
             f, eta = pen(u)
-        converged = False
+        converged, F = False, None
         for it in range(1, self.maxiter + 1):
             self.last_iterations = it
             mu, factor, weight = working_parts(eta, link)
             W = w * weight
-            grad = zt_times(w * (y - mu) * factor) - u  # half the negative gradient
-            step = self.system.factor(theta, W).solve_theta_order(grad)
+            # Newton steps: the observed information (the working weights for the logit link)
+            W_step = W if link == "logit" else w * observed_weights(y, eta, mu, factor)
+            F = self.system.factor(theta, W_step)
+            step = F.solve_theta_order(zt_times(w * (y - mu) * factor) - u)
             if np.max(np.abs(step), initial=0.0) < self.tol:
-                # (quadratic convergence for the logit link: the remaining error is far below
-                # the step)
-                u = u + step
+                # at the mode: the remaining step is below tol (Newton converges quadratically),
+                # so u, eta and f = pen(u) stand
                 converged = True
                 break
             t = 1.0
@@ -245,12 +249,19 @@ class InterceptLaplace:
                 break
             u = u + t * step
             f, eta = fn, eta_n
-        eta = eta0 + z_times(u)
-        W = w * working_parts(eta, link)[2]
-        logdet = self.system.factor(theta, W).logdet
-        dev = self._deviance(eta) + float(u @ u) + logdet
-        if converged and np.isfinite(dev):
+        if not converged:
+            W = w * working_parts(eta, link)[2]
+            return (
+                self._deviance(eta) + float(u @ u) + self.system.factor(theta, W).logdet,
+                u,
+                False,
+            )
+        if link != "logit":
+            F = self.system.factor(theta, W)
+        dev = f + F.logdet
+        if np.isfinite(dev):
             self.u = u
+            self._mode = (x.copy(), u, eta, (mu, factor, weight), F)
         return dev, u, converged
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -281,15 +292,13 @@ class InterceptLaplace:
         dev, u, ok = self.evaluate(x)
         if not (ok and np.isfinite(dev)):
             return np.inf, np.full(len(x), np.nan)
-        theta, beta = x[: self.n_theta], x[self.n_theta :]
+        theta = x[: self.n_theta]
         system = self.system
         z_times, zt_times = self._products(theta, system.lambdas(theta))
-        eta = self.X @ beta + self.offset + z_times(u)
-        mu, factor, weight = working_parts(eta, self.link)
+        _, u, eta, (mu, factor, weight), F = self._mode
         w = self.w
         W = w * weight
         r = w * (self.y - mu) * factor
-        F = system.factor(theta, W)
         G = F.row_entries()
         Gt = G @ theta  # (G_i theta)_k
         v = (Gt @ theta) * w * weight_slope(eta, self.link, mu, factor, weight)
@@ -358,6 +367,24 @@ class InterceptLaplace:
             if np.max(np.abs(step), initial=0.0) < 1e-8:
                 break
         return beta
+
+    def variance_scale(self, x: np.ndarray, step: float = 0.05) -> np.ndarray:
+        """Scales that give the variance parameters roughly unit curvature at ``x``: the
+        square root of the deviance's second derivative in each, from a forward difference
+        of the analytic gradient (1 where it is not positive). With the fixed effects scaled
+        by :meth:`parameter_scale`, L-BFGS-B then starts from a well-conditioned problem (an
+        SD of a few hundred clients' intercepts can have a curvature in the thousands)."""
+        x = np.asarray(x, dtype=float)
+        _, g0 = self.value_and_gradient(x)
+        out = np.ones(self.n_theta)
+        for i in range(self.n_theta):
+            e = np.zeros(len(x))
+            e[i] = step
+            _, g1 = self.value_and_gradient(x + e)
+            h = (g1[i] - g0[i]) / step
+            if np.isfinite(h) and h > 1e-8:
+                out[i] = np.sqrt(h)
+        return out
 
     def parameter_scale(self, x: np.ndarray) -> np.ndarray:
         """Scales that give the fixed effects unit curvature at ``x`` (variances: 1), or

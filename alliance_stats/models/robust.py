@@ -326,6 +326,7 @@ def best_optimum(
     labels: list[str] | None = None,
     max_evals: int | None = None,
     gradient: WithGradient | None = None,
+    polish_evals: int | None = None,
 ) -> OptimumSearch:
     """Polish ``x0``, look for another peak along each variance parameter, restart only where
     one is plausible, keep the lowest deviance.
@@ -341,7 +342,8 @@ def best_optimum(
        polished (3-point gradient, no cap) and kept if it is still better.
 
     ``gradient`` (``x -> (deviance, gradient)``, the same function as ``objective``) replaces
-    the finite-difference gradients of every L-BFGS-B run and of the curvature.
+    the finite-difference gradients of every L-BFGS-B run and of the curvature;
+    ``polish_evals`` caps the polish (a first, rough stage).
 
     ``attempts`` records every step (``start``, ``method``, ``deviance``, ``evaluations``;
     scans also ``scan``, their :class:`ProfileScan`).
@@ -354,7 +356,7 @@ def best_optimum(
     attempts = [{"start": "engine optimum", "method": "-", "deviance": f0, "evaluations": 1}]
     best_x, best_f = x0.copy(), f0
     t0 = time.perf_counter()
-    x, fx, nfev, ok = _minimize(f, x0, bounds, "L-BFGS-B", fg=fg)
+    x, fx, nfev, ok = _minimize(f, x0, bounds, "L-BFGS-B", polish_evals, fg=fg)
     attempts.append(
         {
             "start": "engine optimum",
