@@ -41,9 +41,16 @@ MODELS = {
 
 
 def simulate(n_rows: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Simulated person-period rows (about ``n_rows``): (dropout rows, attendance rows)."""
+    """Simulated person-period rows, about ``n_rows`` of each: (dropout rows, attendance rows).
+
+    The number of clients is set from a pilot so that the rows at risk number about
+    ``n_rows`` (clients at risk for about 12 sessions on average)."""
+    pilot = _simulate(max(80, n_rows // 10), n_rows, seed)[0]
+    return _simulate(max(80, round(n_rows // 10 * n_rows / len(pilot))), n_rows, seed)
+
+
+def _simulate(n_clients: int, n_rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    n_clients = max(80, n_rows // 10)
     n_t = max(2, n_clients // 40)
     therapist = np.arange(n_clients) % n_t
     t_eff = rng.normal(0, 0.4, n_t)[therapist]

@@ -3,8 +3,8 @@
 For every binomial reference model with one random intercept
 (tests/reference/fixtures/lme4_*.json), and the clinic dropout hazard with both links, this
 fits the same rows with ``fit_mixed`` twice: with our own fit first for every link (our
-Laplace deviance from lme4-style first-stage estimates, then the optimum check) and with it
-off for every link (the engine's fit, then the same check). ``fit_mixed`` uses our own fit
+Laplace deviance and its analytic gradient, then the optimum check) and with it off for
+every link (the engine's fit, then the same check). ``fit_mixed`` uses our own fit
 by default for the links in ``alliance_stats.models.fit.OWN_FIRST_LINKS``, where it wins.
 Runs alternate A and B; it prints the median seconds of each, their ratio (engine / own;
 above 1 means ours is faster) and the log-likelihood difference (own - engine; positive
