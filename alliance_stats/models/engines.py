@@ -35,7 +35,6 @@ class EngineFit:
 
     beta: np.ndarray
     names: list[str]
-    vcov: np.ndarray
     theta: np.ndarray
     varcorr: pd.DataFrame
     loglik: float
@@ -54,6 +53,17 @@ class EngineFit:
     full_design: tuple[np.ndarray, list[str]] | None = None
     #: what found the optimum: "engine", or "own" (:func:`fit_own_laplace`)
     fitted_by: str = "engine"
+    #: our own deviance the optimum was found with (:func:`fit_own_laplace`), else None
+    objective: Any = field(default=None, repr=False)
+    _vcov: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def vcov(self) -> np.ndarray:
+        """The engine's covariance matrix of the fixed effects, computed when first read
+        (binomial fits usually report the Hessian's instead, so it is often never needed)."""
+        if self._vcov is None:
+            self._vcov = np.asarray(self.raw.vcov(), dtype=float).copy()
+        return self._vcov
 
 
 def lme4_term_name(name: str, factor_levels: dict[str, list[str]]) -> str:
@@ -215,9 +225,13 @@ def fit_own_laplace(
         objectives.append(InterceptQuadrature(own, nagq))
     x = x0
     # Laplace in two stages, the parameters rescaled to unit curvature at the start of each
-    # (the information of the intercept changes several-fold with the variances), then
-    # quadrature from the Laplace optimum
-    for obj, cap in [(own, 12), (own, None)] + [(q, None) for q in objectives[1:]]:
+    # (the information of the intercept changes several-fold with the variances; the second
+    # only where the first stopped at its cap), then quadrature from the Laplace optimum
+    stages = [(own, 12), (own, None)] + [(q, None) for q in objectives[1:]]
+    converged_early = False
+    for k, (obj, cap) in enumerate(stages):
+        if k == 1 and converged_early:
+            continue
         scale = own.parameter_scale(x)
         if scale is None:
             return None
@@ -233,6 +247,8 @@ def fit_own_laplace(
             gradient=robust.gradient_in_scaled(obj.value_and_gradient, scale),
             polish_evals=cap,
         )
+        polish = search.attempts[1]
+        converged_early = cap is not None and polish["evaluations"] < cap and polish["converged"]
         x = search.x / scale
     raw = GlmerResult(
         formula=model.formula,
@@ -254,6 +270,7 @@ def fit_own_laplace(
     msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     ef = translate(raw, parsed, "binomial", factor_levels, msgs)
     ef.fitted_by = "own"
+    ef.objective = own
     if "rank deficient" in printed.getvalue():
         X, names = full_design(parsed, data, "binomial", factor_levels)
         ef.full_design = (X, names)
@@ -299,7 +316,6 @@ def translate(
     return EngineFit(
         beta=np.asarray(raw.beta, dtype=float).copy(),
         names=names,
-        vcov=np.asarray(raw.vcov(), dtype=float).copy(),
         theta=np.asarray(raw.theta, dtype=float).copy(),
         varcorr=vc,
         loglik=loglik,

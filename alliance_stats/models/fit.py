@@ -21,7 +21,7 @@ from scipy import stats
 
 from alliance_stats.errors import InputError, ModelFitError, ModelWarning
 from alliance_stats.models import collinear, robust, separation
-from alliance_stats.models.blas import one_thread
+from alliance_stats.models.blas import single_threaded
 from alliance_stats.models.engines import (
     ENGINES,
     EngineFit,
@@ -325,7 +325,7 @@ def _own_checks(
 
     raw = ef.raw
     engine = JointGLMMObjective(raw.matrices, raw.family, nagq)
-    laplace = InterceptLaplace.from_mixedlm(raw.matrices, link)
+    laplace = ef.objective or InterceptLaplace.from_mixedlm(raw.matrices, link)
     own = laplace if nagq == 1 else InterceptQuadrature(laplace, nagq)
     n_theta = len(ef.theta)
     x0 = np.r_[ef.theta, ef.beta]
@@ -508,6 +508,7 @@ def _bias_reduced(ef: EngineFit, parsed, factor_levels, se: str, link: str, note
     return new, scaled, vcov, how
 
 
+@single_threaded
 def fit_mixed(
     formula: str,
     data: pd.DataFrame,
@@ -598,38 +599,6 @@ def fit_mixed(
         lme4::glmer(y ~ x + (1 | g), data = d, family = binomial(link = "cloglog"))
     """
     _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link)
-    with one_thread():
-        return _fit(
-            formula,
-            data,
-            family,
-            REML,
-            nagq,
-            engine,
-            se,
-            conf_level,
-            restarts,
-            optimizer,
-            bias_reduction,
-            link,
-        )
-
-
-def _fit(
-    formula,
-    data,
-    family,
-    REML,
-    nagq,
-    engine,
-    se,
-    conf_level,
-    restarts,
-    optimizer,
-    bias_reduction,
-    link,
-) -> MixedResult:
-    """:func:`fit_mixed` after its argument checks."""
     parsed = parse_formula(formula)
     _check_agq(parsed, nagq)
     mf = model_frame(parsed, data, family)
@@ -655,7 +624,7 @@ def _fit(
     binomial = family == "binomial"
     converged = ef.converged
     se_method = "model"
-    vcov = ef.vcov
+    vcov = None  # the engine's (ef.vcov), read only where it is reported
     if binomial:
         checked = (
             _own_checks(ef, parsed, mf.factor_levels, restarts, notes, link, int(nagq))
@@ -685,7 +654,6 @@ def _fit(
                 "well defined"
                 + ("; the bias-reduced estimates are reported" if bias_reduction else "")
             )
-        vcov = ef.vcov
         if bias_reduction and br_vcov is not None:
             vcov, se_method = br_vcov, "model" if br_se == "model" else "hessian"
         elif se in ("auto", "hessian"):
@@ -724,6 +692,8 @@ def _fit(
                 else "model-based (lme4 use.hessian = FALSE)"
             )
         )
+    if vcov is None:
+        vcov = ef.vcov
     fit_seconds = time.perf_counter() - t0
     sd = np.sqrt(np.clip(np.diag(vcov), 0, None))
     coefs = _coef_table(ef.beta, sd, ef.names, link if binomial else None, conf_level)
