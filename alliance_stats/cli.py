@@ -350,7 +350,7 @@ def fit(formula, file, example, family, ml, scores, person_period, running, deco
         for col in decomposed:
             df = decompose(df, col)
     click.echo("fitting ...", err=True)
-    res = fit_mixed(formula, df, family=family, REML=not ml)
+    res = fit_mixed(formula, df, family=family, REML=False if ml else None)
     click.echo(res.summary())
     if not res.converged or res.singular:
         problem = "did NOT converge" if not res.converged else "is singular"

@@ -296,7 +296,7 @@ def therapist_effects(
     client: str = "client",
     session: str = "session",
     conf_level: float = 0.95,
-    REML: bool = True,
+    REML: bool | None = None,
 ) -> TherapistEffects:
     """Therapist variance share (ICC) and each therapist's conditional mode.
 
@@ -321,8 +321,8 @@ def therapist_effects(
         Column / grouping-factor names.
     conf_level : float, default 0.95
         Level of the conditional intervals (table input; a result keeps its own).
-    REML : bool, default True
-        Gaussian fits: REML (lme4's default) or ML.
+    REML : bool, optional
+        Gaussian fits: REML (the default, as lme4's) or ML (``False``).
 
     Returns
     -------

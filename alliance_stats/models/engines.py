@@ -66,18 +66,48 @@ class EngineFit:
         return self._vcov
 
 
-def lme4_term_name(name: str, factor_levels: dict[str, list[str]]) -> str:
-    """Translate an engine coefficient name (``btype.1``) to lme4's (``btypescold``)."""
+def lme4_term_name(
+    name: str, factor_levels: dict[str, list[str]], full: frozenset[str] = frozenset()
+) -> str:
+    """Translate an engine coefficient name (``btype.1``) to lme4's (``btypescold``).
+
+    The engine names a treatment-coded column by the level's index (``btype.1``) and a
+    column of a factor coded in full (no intercept: ``0 + Sex``) by the level itself
+    (``Sex.Female``); ``full`` names the factors coded in full (:func:`lme4_names` finds them).
+    """
     parts = []
     for part in name.split(":"):
-        m = re.fullmatch(r"(.+)\.(\d+)", part)
+        m = re.fullmatch(r"(.+)\.([^.]+)", part)
         if m and m.group(1) in factor_levels:
             levels = factor_levels[m.group(1)]
-            k = int(m.group(2))
-            if 0 <= k < len(levels):
-                part = f"{m.group(1)}{levels[k]}"
+            suffix = m.group(2)
+            if m.group(1) in full and suffix in levels:
+                part = f"{m.group(1)}{suffix}"
+            elif suffix.isdigit() and 0 <= int(suffix) < len(levels):
+                part = f"{m.group(1)}{levels[int(suffix)]}"
         parts.append(part)
     return ":".join(parts)
+
+
+def lme4_names(names: list[str], factor_levels: dict[str, list[str]]) -> list[str]:
+    """lme4's names of the engine's fixed-effect columns: a factor whose columns carry every
+    one of its levels is coded in full (level names); otherwise by contrasts (indices).
+
+    Examples
+    --------
+    >>> lme4_names(["Sex.Female", "Sex.Male", "age"], {"Sex": ["Female", "Male"]})
+    ['SexFemale', 'SexMale', 'age']
+    >>> lme4_names(["(Intercept)", "g.1"], {"g": ["1", "2"]})
+    ['(Intercept)', 'g2']
+    """
+    seen: dict[str, set[str]] = {}
+    for name in names:
+        for part in name.split(":"):
+            m = re.fullmatch(r"(.+)\.([^.]+)", part)
+            if m and m.group(1) in factor_levels:
+                seen.setdefault(m.group(1), set()).add(m.group(2))
+    full = frozenset(f for f, sfx in seen.items() if sfx == set(factor_levels[f]))
+    return [lme4_term_name(n, factor_levels, full) for n in names]
 
 
 def _group_name(engine_name: str, parsed: ParsedFormula) -> str:
@@ -93,15 +123,22 @@ def _group_name(engine_name: str, parsed: ParsedFormula) -> str:
     return engine_name
 
 
-def varcorr_frame(raw: Any, parsed: ParsedFormula, gaussian: bool, sigma: float) -> pd.DataFrame:
-    """lme4's ``as.data.frame(VarCorr(m))``: grp, var1, var2, vcov, sdcor."""
+def varcorr_frame(
+    raw: Any,
+    parsed: ParsedFormula,
+    gaussian: bool,
+    sigma: float,
+    factor_levels: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(m))``: grp, var1, var2, vcov, sdcor (term names as
+    lme4's: a random slope on a factor is ``urbanY``, not the engine's ``urban.1``)."""
     structs = {s.grouping_factor: s for s in raw.matrices.random_structures}
     blocks = []
     for order, (gname, grp) in enumerate(raw.VarCorr().groups.items()):
         struct = structs.get(gname)
         n_levels = struct.n_levels if struct is not None else 0
         name = _group_name(gname, parsed)
-        terms = list(grp.term_names)
+        terms = lme4_names(list(grp.term_names), factor_levels or {})
         cov = np.asarray(grp.cov, dtype=float)
         correlated = struct.correlated if struct is not None else True
         if correlated or len(terms) == 1:
@@ -290,7 +327,7 @@ def full_design(
             built = ml.lFormula(parsed.text, data)
         else:
             built = ml.glFormula(parsed.text, data)
-    names = [lme4_term_name(n, factor_levels) for n in built.matrices.fixed_names]
+    names = lme4_names(list(built.matrices.fixed_names), factor_levels)
     return np.asarray(built.X, dtype=float), names
 
 
@@ -304,12 +341,12 @@ def translate(
     """Translate a mixedlm result into an :class:`EngineFit` with lme4's names."""
     gaussian = family == "gaussian"
     sigma = float(raw.sigma) if gaussian else 1.0
-    names = [lme4_term_name(n, factor_levels) for n in raw.matrices.fixed_names]
+    names = lme4_names(list(raw.matrices.fixed_names), factor_levels)
     ll = raw.logLik()
     loglik = float(ll)
     n_theta = len(np.asarray(raw.theta))
     n_par = len(names) + n_theta + (1 if gaussian else 0)
-    vc = varcorr_frame(raw, parsed, gaussian, sigma)
+    vc = varcorr_frame(raw, parsed, gaussian, sigma, factor_levels)
     n_groups = {}
     for s in raw.matrices.random_structures:
         n_groups[_group_name(s.grouping_factor, parsed)] = int(s.n_levels)

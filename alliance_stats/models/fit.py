@@ -34,6 +34,7 @@ from alliance_stats.models.frame import FAMILIES, model_frame
 from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
 from alliance_stats.models.quadrature import InterceptQuadrature
 from alliance_stats.models.result import RATIO_COLUMNS, MixedResult
+from alliance_stats.models.terms import expand_terms
 
 SE_METHODS = ("auto", "hessian", "model")
 
@@ -41,8 +42,8 @@ SE_METHODS = ("auto", "hessian", "model")
 def _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link) -> None:
     if family not in FAMILIES:
         raise InputError(f"family must be one of {FAMILIES}, got {family!r}")
-    if not isinstance(REML, (bool, np.bool_)):
-        raise InputError(f"REML must be True or False, got {REML!r}")
+    if REML is not None and not isinstance(REML, (bool, np.bool_)):
+        raise InputError(f"REML must be True, False or None (the family's default), got {REML!r}")
     if isinstance(nagq, bool) or not isinstance(nagq, (int, np.integer)) or not 1 <= nagq <= 25:
         raise InputError(f"nagq must be an integer from 1 (Laplace) to 25, got {nagq!r}")
     if nagq > 1 and family != "binomial":
@@ -513,7 +514,7 @@ def fit_mixed(
     formula: str,
     data: pd.DataFrame,
     family: str = "gaussian",
-    REML: bool = True,
+    REML: bool | None = None,
     nagq: int = 1,
     engine: str = "mixedlm",
     *,
@@ -529,15 +530,20 @@ def fit_mixed(
     Parameters
     ----------
     formula : str
-        lme4 syntax: ``(1 | g)``, ``(1 + x | g)``, ``(1 + x || g)``, nested ``(1 | t/c)``,
-        crossed factors; text or categorical predictors get treatment contrasts (first
-        level = reference; text levels sorted as R sorts them).
+        lme4 syntax: ``(1 | g)``, ``(1 + x | g)``, ``(0 + x | g)``, ``(1 + x || g)`` (numeric
+        ``x``), nested ``(1 | t/c)``, ``(1 | a:b)``, crossed factors, ``a * b``, ``a:b``,
+        ``0 +``/``-1 +``; text or categorical predictors get treatment contrasts (first
+        level = reference; text levels sorted as R sorts them). Fixed-effect terms may call
+        ``factor()``, ``relevel(x, ref = "level")``, ``I()`` (with ``^ * / + -``), ``log()``,
+        ``log1p()``, ``exp()``, ``sqrt()``, ``abs()``, ``scale()`` and ``poly(x, degree)``,
+        evaluated on the complete rows and named as lme4 names them (``I(age^2)``,
+        ``factor(age)10``, ``poly(age, 2)1``).
     data : pandas.DataFrame
         Rows with a missing value in any formula variable are dropped (said in ``notes``).
     family : {"gaussian", "binomial"}
         ``binomial`` needs a 0/1 or True/False outcome (logit link unless ``link`` says).
-    REML : bool, default True
-        Gaussian only: REML (lme4's default) or maximum likelihood (for comparing fixed
+    REML : bool, optional
+        Gaussian only: REML (the default, as lme4's) or maximum likelihood (for comparing fixed
         effects with :func:`compare`). Binomial models are always ML.
     nagq : int, default 1
         Binomial: 1 = Laplace; > 1 = adaptive Gauss-Hermite points (one random intercept).
@@ -599,10 +605,21 @@ def fit_mixed(
         lme4::glmer(y ~ x + (1 | g), data = d, family = binomial(link = "cloglog"))
     """
     _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link)
+    asked_reml = REML
+    REML = family == "gaussian" if REML is None else bool(REML)
     parsed = parse_formula(formula)
     _check_agq(parsed, nagq)
     mf = model_frame(parsed, data, family)
+    user_formula = parsed.text
+    # function-call terms (factor(age), I(age^2), poly(age, 2), ...) become columns
+    expanded = expand_terms(parsed, mf.data, mf.factor_levels)
+    parsed, frame, factor_levels = expanded.parsed, expanded.data, expanded.factor_levels
     notes: list[str] = []
+    if asked_reml and family != "gaussian":
+        notes.append(
+            f"REML=True does not apply to the {family} family (lme4's glmer has no REML): the "
+            "model was fitted by maximum likelihood"
+        )
     if mf.n_dropped:
         notes.append(f"{mf.n_dropped} row(s) with a missing formula variable were dropped")
     t0 = time.perf_counter()
@@ -611,12 +628,12 @@ def fit_mixed(
 
     def engine_fit(p, own_first: bool = own_first):
         fitted = (
-            fit_own_laplace(p, mf.data, mf.factor_levels, link, THETA_CAP, int(nagq))
+            fit_own_laplace(p, frame, factor_levels, link, THETA_CAP, int(nagq))
             if own_first
             else None
         )
         return fitted or fit_mixedlm(
-            p, mf.data, family, bool(REML), int(nagq), mf.factor_levels, optimizer, link
+            p, frame, family, bool(REML), int(nagq), factor_levels, optimizer, link
         )
 
     ef = _rank_deficiency(engine_fit(parsed), parsed, engine_fit, notes)
@@ -627,22 +644,18 @@ def fit_mixed(
     vcov = None  # the engine's (ef.vcov), read only where it is reported
     if binomial:
         checked = (
-            _own_checks(ef, parsed, mf.factor_levels, restarts, notes, link, int(nagq))
+            _own_checks(ef, parsed, factor_levels, restarts, notes, link, int(nagq))
             if ef.fitted_by == "own"
             else None
         )
         if checked is None and ef.fitted_by == "own":  # disagreeing deviances: engine refits
             ef = _rank_deficiency(engine_fit(parsed, own_first=False), parsed, engine_fit, notes)
         if checked is None:
-            checked = _binomial_checks(
-                ef, parsed, mf.factor_levels, int(nagq), restarts, notes, link
-            )
+            checked = _binomial_checks(ef, parsed, factor_levels, int(nagq), restarts, notes, link)
         ef, curv = checked
         scaled, br_vcov, br_se = curv.scaled_gradient, None, ""
         if bias_reduction:
-            ef, scaled, br_vcov, br_se = _bias_reduced(
-                ef, parsed, mf.factor_levels, se, link, notes
-            )
+            ef, scaled, br_vcov, br_se = _bias_reduced(ef, parsed, factor_levels, se, link, notes)
         _note_separation(ef, bias_reduction, notes)
         converged = scaled < 1e-3
         notes.append(
@@ -700,7 +713,7 @@ def fit_mixed(
     k, n = ef.n_par, ef.nobs
     dev = -2 * ef.loglik
     return MixedResult(
-        formula=parsed.text,
+        formula=user_formula,
         family=family,
         REML=bool(REML) if family == "gaussian" else False,
         nagq=int(nagq),
@@ -723,8 +736,8 @@ def fit_mixed(
         conf_level=conf_level,
         fit_seconds=fit_seconds,
         _raw=ef.raw,
-        _frame=mf.data,
-        _factor_levels=mf.factor_levels,
+        _frame=frame,
+        _factor_levels=factor_levels,
         _grouping=parsed.grouping_factors,
         bias_reduction=bool(bias_reduction),
         link=link if binomial else "identity",

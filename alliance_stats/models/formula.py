@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from alliance_stats.errors import InputError
 
 _NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
-_FUNCTIONS = frozenset({"log", "exp", "sqrt", "I", "scale", "abs", "poly", "log1p", "C", "factor"})
+#: functions a fixed-effect term may call (expanded by :mod:`alliance_stats.models.terms`)
+_FUNCTIONS = frozenset(
+    {"log", "log1p", "exp", "sqrt", "abs", "I", "scale", "poly", "factor", "relevel"}
+)
+#: what to write instead of functions lme4 users type that are not supported
+_INSTEAD = {
+    "C": 'relevel(x, ref = "level") sets the reference level',
+    "offset": "offset() is not supported yet; for a linear model subtract the offset from the "
+    "outcome",
+    "cbind": "cbind(successes, failures) is not supported yet; fit one 0/1 row per trial",
+}
 
 
 @dataclass(frozen=True)
@@ -73,16 +83,20 @@ class ParsedFormula:
 
 def _names(expr: str) -> list[str]:
     out: list[str] = []
+    expr = re.sub(r"\"[^\"]*\"|'[^']*'", "", expr)  # string literals (relevel's ref)
     for m in _NAME.finditer(expr):
         name = m.group(0)
         rest = expr[m.end() :].lstrip()
         if rest.startswith("(") and name in _FUNCTIONS:
             continue
         if rest.startswith("(") and name not in _FUNCTIONS:
+            instead = f" ({_INSTEAD[name]})" if name in _INSTEAD else ""
             raise InputError(
-                f"formula uses the function '{name}(...)', which is not supported; "
+                f"formula uses the function '{name}(...)', which is not supported{instead}; "
                 f"supported functions: {', '.join(sorted(_FUNCTIONS))}"
             )
+        if rest.startswith("=") and not rest.startswith("=="):
+            continue  # a keyword argument: relevel(x, ref = "b")
         if re.fullmatch(r"\.?\d.*", name):
             continue
         if name not in out:
@@ -137,6 +151,8 @@ def parse_formula(formula: str) -> ParsedFormula:
     if depth != 0:
         raise InputError(f"formula {formula!r} has unbalanced parentheses")
     lhs, rhs = (s.strip() for s in text.split("~"))
+    if lhs.startswith("cbind("):
+        raise InputError(f"formula {formula!r}: {_INSTEAD['cbind']}")
     if not _NAME.fullmatch(lhs):
         raise InputError(
             f"formula {formula!r}: the outcome (left of '~') must be one column name, got {lhs!r}"
