@@ -172,8 +172,11 @@ def fit_mixedlm(
     factor_levels: dict[str, list[str]],
     optimizer: str | None = None,
     link: str = "logit",
+    weights: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
 ) -> EngineFit:
-    """Fit with mixedlm and translate the result (``link``: binomial only)."""
+    """Fit with mixedlm and translate the result (``link``: binomial only; ``weights``:
+    prior weights, lme4's meaning; ``offset``: added to the linear predictor)."""
     import mixedlm as ml
 
     msgs: list[str] = []
@@ -183,13 +186,19 @@ def fit_mixedlm(
             warnings.simplefilter("always")
             if family == "gaussian":
                 ctrl = ml.lmerControl(optimizer=optimizer) if optimizer else None
-                raw = ml.lmer(parsed.text, data, REML=REML, control=ctrl)
+                raw = ml.lmer(
+                    parsed.text, data, REML=REML, control=ctrl, weights=weights, offset=offset
+                )
             else:
-                from mixedlm.families.binomial import Binomial
-
                 ctrl = ml.glmerControl(optimizer=optimizer) if optimizer else None
                 raw = ml.glmer(
-                    parsed.text, data, family=Binomial(link=link), nAGQ=nagq, control=ctrl
+                    parsed.text,
+                    data,
+                    family=engine_family(family, link),
+                    nAGQ=nagq,
+                    control=ctrl,
+                    weights=weights,
+                    offset=offset,
                 )
         msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     except (ValueError, KeyError, TypeError) as exc:
@@ -207,6 +216,17 @@ def fit_mixedlm(
     return ef
 
 
+def engine_family(family: str, link: str):
+    """The engine's family object for ``family`` (``"binomial"`` with ``link``, ``"poisson"``)."""
+    if family == "poisson":
+        from mixedlm.families.poisson import Poisson
+
+        return Poisson(link="log")
+    from mixedlm.families.binomial import Binomial
+
+    return Binomial(link=link)
+
+
 def fit_own_laplace(
     parsed: ParsedFormula,
     data: pd.DataFrame,
@@ -214,6 +234,8 @@ def fit_own_laplace(
     link: str,
     theta_cap: float,
     nagq: int = 1,
+    weights: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
 ) -> EngineFit | None:
     """A random-intercept binomial model (Laplace or adaptive quadrature) fitted with our own
     deviance.
@@ -244,7 +266,9 @@ def fit_own_laplace(
     try:
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
             warnings.simplefilter("always")
-            model = GlmerMod(parsed.text, data, family=Binomial(link=link))
+            model = GlmerMod(
+                parsed.text, data, family=Binomial(link=link), weights=weights, offset=offset
+            )
             matrices, _ = run_model_checks(model.matrices, model.control)
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc

@@ -34,7 +34,7 @@ from alliance_stats.models.frame import FAMILIES, model_frame
 from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
 from alliance_stats.models.quadrature import InterceptQuadrature
 from alliance_stats.models.result import RATIO_COLUMNS, MixedResult
-from alliance_stats.models.terms import expand_terms
+from alliance_stats.models.terms import expand_response, expand_terms
 
 SE_METHODS = ("auto", "hessian", "model")
 
@@ -54,9 +54,11 @@ def _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link
         raise InputError(f"conf_level must be a float in [0.5, 1), got {conf_level!r}")
     if se not in SE_METHODS:
         raise InputError(f"se must be one of {SE_METHODS}, got {se!r}")
-    if link not in LINKS:
+    if family == "poisson" and link not in ("logit", "log"):  # logit: the argument's default
+        raise InputError(f"family='poisson' has the log link only, got link={link!r}")
+    if family != "poisson" and link not in LINKS:
         raise InputError(f"link must be one of {LINKS}, got {link!r}")
-    if link != "logit" and family != "binomial":
+    if link not in ("logit", "log") and family != "binomial":
         raise InputError(f"link={link!r} applies to family='binomial' only")
     if not isinstance(bias_reduction, (bool, np.bool_)):
         raise InputError(f"bias_reduction must be True or False, got {bias_reduction!r}")
@@ -64,6 +66,47 @@ def _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link
         raise InputError(
             "bias_reduction=True applies to family='binomial' with nagq=1 (Laplace) only"
         )
+
+
+#: the column that carries ``weights=`` given as an array through the model frame
+WEIGHTS_COLUMN = "(weights)"
+
+
+def _with_weights(data, weights, trials: str | None) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``data`` with the prior weights as a column (``weights``: a column name or one value
+    per row; times the numbers of trials of a ``cbind()`` outcome, in column ``trials``), and
+    the name of that column (none without weights)."""
+    if weights is None:
+        return data, (trials,) if trials else ()
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if isinstance(weights, str):
+        if weights not in data.columns:
+            raise InputError(f"weights={weights!r} is not a column of the data")
+        values = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
+    else:
+        values = np.asarray(weights, dtype=float)
+        if values.shape != (len(data),):
+            raise InputError(
+                f"weights must be a column name or one number per row of the data "
+                f"({len(data)} rows), got shape {values.shape}"
+            )
+    if trials:
+        values = values * data[trials].to_numpy(dtype=float)
+    return data.assign(**{WEIGHTS_COLUMN: values}), (WEIGHTS_COLUMN,)
+
+
+def _prior_weights(frame: pd.DataFrame, extra: tuple[str, ...]) -> np.ndarray | None:
+    """The prior weights of the model rows, checked (finite, not negative)."""
+    if not extra:
+        return None
+    w = frame[extra[0]].to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if len(bad):
+        raise InputError(
+            f"weights must be finite and not negative; model row {int(bad[0])} has {w[bad[0]]:g}"
+        )
+    return w
 
 
 def _check_agq(parsed: ParsedFormula, nagq: int) -> None:
@@ -524,6 +567,8 @@ def fit_mixed(
     optimizer: str | None = None,
     bias_reduction: bool = False,
     link: str = "logit",
+    weights: str | np.ndarray | None = None,
+    success: str | None = None,
 ) -> MixedResult:
     """Fit a linear or logistic mixed-effects model written in lme4's formula syntax.
 
@@ -537,11 +582,14 @@ def fit_mixed(
         ``factor()``, ``relevel(x, ref = "level")``, ``I()`` (with ``^ * / + -``), ``log()``,
         ``log1p()``, ``exp()``, ``sqrt()``, ``abs()``, ``scale()`` and ``poly(x, degree)``,
         evaluated on the complete rows and named as lme4 names them (``I(age^2)``,
-        ``factor(age)10``, ``poly(age, 2)1``).
+        ``factor(age)10``, ``poly(age, 2)1``); ``offset(expr)`` adds ``expr`` to the linear
+        predictor; a binomial outcome may be ``cbind(successes, failures)``.
     data : pandas.DataFrame
         Rows with a missing value in any formula variable are dropped (said in ``notes``).
-    family : {"gaussian", "binomial"}
-        ``binomial`` needs a 0/1 or True/False outcome (logit link unless ``link`` says).
+    family : {"gaussian", "binomial", "poisson"}
+        ``binomial`` needs a 0/1 or True/False outcome (logit link unless ``link`` says), or
+        proportions with ``weights``; ``poisson`` a count outcome (log link; ``offset()`` in
+        the formula, e.g. ``offset(log(utterances))``, for counts over varying exposure).
     REML : bool, optional
         Gaussian only: REML (the default, as lme4's) or maximum likelihood (for comparing fixed
         effects with :func:`compare`). Binomial models are always ML.
@@ -571,6 +619,15 @@ def fit_mixed(
         (``se="model"``: the inverse information of the fixed effects there, as brglm2 and
         logistf report them). With the variances at 0 it is Firth's logistic regression (R:
         ``brglm2``, ``type = "AS_mean"``).
+    weights : str or array-like, optional
+        Prior weights with lme4's meaning: a column name or one value per row. Binomial: the
+        numbers of trials, with the outcome the proportion of successes (lme4's
+        ``glmer(p ~ ..., weights = n)``, the same fit as ``cbind(successes, failures)``);
+        gaussian: precision weights.
+    success : str, optional
+        Binomial with a two-level text outcome (``"yes"``/``"no"``): the level coded 1. By
+        default the second level is (lme4's coding of a factor: the first level is 0);
+        ``notes`` says which.
     link : {"logit", "cloglog"}, default "logit"
         Binomial link. ``"cloglog"`` makes a discrete-time dropout model the grouped-time
         proportional-hazards model: ``exp(estimate)`` is a hazard ratio (columns
@@ -609,8 +666,23 @@ def fit_mixed(
     REML = family == "gaussian" if REML is None else bool(REML)
     parsed = parse_formula(formula)
     _check_agq(parsed, nagq)
-    mf = model_frame(parsed, data, family)
     user_formula = parsed.text
+    if parsed.trials is not None and family != "binomial":
+        raise InputError("a cbind(successes, failures) outcome needs family='binomial'")
+    # cbind(successes, failures): the proportion, with the trials as prior weights
+    parsed, data, trials = expand_response(parsed, data)
+    data, extra = _with_weights(data, weights, trials)
+    if success is not None and family != "binomial":
+        raise InputError("success= applies to family='binomial' only")
+    mf = model_frame(
+        parsed,
+        data,
+        family,
+        extra,
+        proportions=bool(extra) and family == "binomial",
+        success=success,
+    )
+    prior = _prior_weights(mf.data, extra)
     # function-call terms (factor(age), I(age^2), poly(age, 2), ...) become columns
     expanded = expand_terms(parsed, mf.data, mf.factor_levels)
     parsed, frame, factor_levels = expanded.parsed, expanded.data, expanded.factor_levels
@@ -622,23 +694,28 @@ def fit_mixed(
         )
     if mf.n_dropped:
         notes.append(f"{mf.n_dropped} row(s) with a missing formula variable were dropped")
+    if mf.outcome_coding:
+        notes.append(mf.outcome_coding)
     t0 = time.perf_counter()
 
     own_first = family == "binomial" and link in OWN_FIRST_LINKS and not optimizer
+    offset = expanded.offset
+    if family == "poisson":
+        link = "log"
 
     def engine_fit(p, own_first: bool = own_first):
         fitted = (
-            fit_own_laplace(p, frame, factor_levels, link, THETA_CAP, int(nagq))
+            fit_own_laplace(p, frame, factor_levels, link, THETA_CAP, int(nagq), prior, offset)
             if own_first
             else None
         )
         return fitted or fit_mixedlm(
-            p, frame, family, bool(REML), int(nagq), factor_levels, optimizer, link
+            p, frame, family, bool(REML), int(nagq), factor_levels, optimizer, link, prior, offset
         )
 
     ef = _rank_deficiency(engine_fit(parsed), parsed, engine_fit, notes)
     _check_random_effect_count(ef)
-    binomial = family == "binomial"
+    binomial = family != "gaussian"  # a GLMM: the optimum checks and Hessian SEs
     converged = ef.converged
     se_method = "model"
     vcov = None  # the engine's (ef.vcov), read only where it is reported
@@ -656,7 +733,8 @@ def fit_mixed(
         scaled, br_vcov, br_se = curv.scaled_gradient, None, ""
         if bias_reduction:
             ef, scaled, br_vcov, br_se = _bias_reduced(ef, parsed, factor_levels, se, link, notes)
-        _note_separation(ef, bias_reduction, notes)
+        if family == "binomial":
+            _note_separation(ef, bias_reduction, notes)
         converged = scaled < 1e-3
         notes.append(
             f"scaled gradient at the optimum {scaled:.1e} (lme4's check; < 1e-3 is converged)"

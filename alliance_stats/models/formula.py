@@ -23,14 +23,11 @@ from alliance_stats.errors import InputError
 _NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 #: functions a fixed-effect term may call (expanded by :mod:`alliance_stats.models.terms`)
 _FUNCTIONS = frozenset(
-    {"log", "log1p", "exp", "sqrt", "abs", "I", "scale", "poly", "factor", "relevel"}
+    {"log", "log1p", "exp", "sqrt", "abs", "I", "scale", "poly", "factor", "relevel", "offset"}
 )
 #: what to write instead of functions lme4 users type that are not supported
 _INSTEAD = {
     "C": 'relevel(x, ref = "level") sets the reference level',
-    "offset": "offset() is not supported yet; for a linear model subtract the offset from the "
-    "outcome",
-    "cbind": "cbind(successes, failures) is not supported yet; fit one 0/1 row per trial",
 }
 
 
@@ -62,6 +59,8 @@ class ParsedFormula:
     random: tuple[RandomTerm, ...]
     fixed_variables: tuple[str, ...]
     random_variables: tuple[str, ...]
+    #: ``cbind(successes, failures)``: the two expressions (the response is then their label)
+    trials: tuple[str, str] | None = None
 
     @property
     def grouping_factors(self) -> tuple[str, ...]:
@@ -151,9 +150,16 @@ def parse_formula(formula: str) -> ParsedFormula:
     if depth != 0:
         raise InputError(f"formula {formula!r} has unbalanced parentheses")
     lhs, rhs = (s.strip() for s in text.split("~"))
-    if lhs.startswith("cbind("):
-        raise InputError(f"formula {formula!r}: {_INSTEAD['cbind']}")
-    if not _NAME.fullmatch(lhs):
+    trials = None
+    if re.fullmatch(r"cbind\(.*\)", lhs):
+        args = _split_top(lhs[len("cbind(") : -1], ",")
+        if len(args) != 2 or not all(args):
+            raise InputError(
+                f"formula {formula!r}: write the outcome as cbind(successes, failures)"
+            )
+        trials = (args[0], args[1])
+        lhs = f"cbind({args[0]}, {args[1]})"
+    elif not _NAME.fullmatch(lhs):
         raise InputError(
             f"formula {formula!r}: the outcome (left of '~') must be one column name, got {lhs!r}"
         )
@@ -199,7 +205,7 @@ def parse_formula(formula: str) -> ParsedFormula:
         for n in _names(r.expr):
             if n not in rand_vars:
                 rand_vars.append(n)
-    return ParsedFormula(text, lhs, fixed_text, tuple(random), fixed_vars, tuple(rand_vars))
+    return ParsedFormula(text, lhs, fixed_text, tuple(random), fixed_vars, tuple(rand_vars), trials)
 
 
 def check_columns(parsed: ParsedFormula, columns) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from alliance_stats.errors import InputError
 from alliance_stats.models.formula import ParsedFormula, check_columns
 
-FAMILIES = ("gaussian", "binomial")
+FAMILIES = ("gaussian", "binomial", "poisson")
 
 
 @dataclass(frozen=True)
@@ -30,20 +30,33 @@ class ModelFrame:
     data: pd.DataFrame
     n_dropped: int
     factor_levels: dict[str, list[str]]
+    #: how a two-level text outcome of a binomial model was coded (``None``: it was 0/1)
+    outcome_coding: str | None = None
 
 
-def model_frame(parsed: ParsedFormula, data: pd.DataFrame, family: str) -> ModelFrame:
-    """Select, check and complete-case the formula's columns.
+def model_frame(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    family: str,
+    extra: tuple[str, ...] = (),
+    proportions: bool = False,
+    success: str | None = None,
+) -> ModelFrame:
+    """Select, check and complete-case the formula's columns (and the ``extra`` numeric
+    columns carried along, such as prior weights).
 
     Raises :class:`InputError` for an unknown column, an all-missing variable, a
-    non-binary binomial outcome, or a grouping factor with fewer than two levels.
+    non-binary binomial outcome (proportions in [0, 1] where ``proportions``), a negative
+    count, or a grouping factor with fewer than two levels. A binomial outcome with two text
+    (or categorical) levels is coded as lme4 codes a factor: the first level 0, the other 1,
+    unless ``success`` names the level coded 1.
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if family not in FAMILIES:
         raise InputError(f"family must be one of {FAMILIES}, got {family!r}")
     check_columns(parsed, data.columns)
-    cols = list(parsed.variables)
+    cols = list(parsed.variables) + [c for c in extra if c not in parsed.variables]
     frame = data.loc[:, cols].copy()
     frame = frame.reset_index(drop=True)
     for c in cols:
@@ -75,8 +88,36 @@ def model_frame(parsed: ParsedFormula, data: pd.DataFrame, family: str) -> Model
     if len(frame) == 0:
         raise InputError("no row has every formula variable present; check missing values")
     y = frame[parsed.response]
-    if family == "binomial":
-        if parsed.response in factor_levels or not np.isin(y.to_numpy(), [0.0, 1.0]).all():
+    coding = None
+    if family == "poisson":
+        bad = (
+            np.ones(len(y), dtype=bool)
+            if parsed.response in factor_levels
+            else ((y < 0) | (y != np.round(y))).to_numpy()
+        )
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"family='poisson' needs a count outcome (0, 1, 2, ...); '{parsed.response}' "
+                f"is {y.iloc[row]!r} in model row {row}"
+            )
+    elif family == "binomial" and proportions:
+        if parsed.response in factor_levels or not ((y >= 0) & (y <= 1)).all():
+            raise InputError(
+                f"family='binomial' with weights needs proportions in [0, 1]; "
+                f"'{parsed.response}' has values outside it"
+            )
+    elif family == "binomial":
+        if success is not None and parsed.response not in factor_levels:
+            raise InputError(
+                f"success= names a level of a text outcome; '{parsed.response}' is numeric "
+                "(1 already counts as the success)"
+            )
+        if parsed.response in factor_levels:
+            frame, coding = _code_outcome(frame, parsed.response, factor_levels, success)
+            factor_levels.pop(parsed.response, None)
+            y = frame[parsed.response]
+        if not np.isin(y.to_numpy(), [0.0, 1.0]).all():
             vals = sorted(pd.unique(y.astype("str")))[:5]
             raise InputError(
                 f"family='binomial' needs a 0/1 (or True/False) outcome; '{parsed.response}' "
@@ -128,4 +169,31 @@ def model_frame(parsed: ParsedFormula, data: pd.DataFrame, family: str) -> Model
                 "a factor predictor needs at least two levels"
             )
         frame[c] = pd.Categorical(frame[c], categories=present)
-    return ModelFrame(frame, n_dropped, factor_levels)
+    return ModelFrame(frame, n_dropped, factor_levels, coding)
+
+
+def _code_outcome(frame, response, factor_levels, success):
+    """A two-level outcome as 0/1 (lme4: the first level is 0), and the sentence saying so."""
+    values = frame[response].astype(str)
+    levels = factor_levels.get(response) or sorted(values.unique())
+    levels = [lv for lv in levels if lv in set(values)]
+    if success is not None and str(success) not in levels:
+        raise InputError(
+            f"success={success!r} is not a value of the outcome '{response}' "
+            f"(values: {', '.join(levels[:5])})"
+        )
+    if success is None and len(levels) != 2:
+        raise InputError(
+            f"family='binomial' needs a 0/1 (or True/False, or two-level) outcome; "
+            f"'{response}' has {len(levels)} values such as {levels[:5]}. Recode it, or name "
+            "the level that counts as a success with success='...'"
+        )
+    one = str(success) if success is not None else levels[1]
+    rest = [lv for lv in levels if lv != one]
+    frame = frame.assign(**{response: (values == one).astype("float64")})
+    coding = (
+        f"outcome '{response}' coded 1 = '{one}', 0 = "
+        + ", ".join(f"'{lv}'" for lv in rest)
+        + (" (as lme4 codes a two-level factor: the first level is 0)" if success is None else "")
+    )
+    return frame, coding

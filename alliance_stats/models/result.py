@@ -26,9 +26,11 @@ from alliance_stats.errors import InputError
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 OR_COLUMNS = ("odds_ratio", "or_conf_low", "or_conf_high")
 HR_COLUMNS = ("hazard_ratio", "hr_conf_low", "hr_conf_high")
-#: Ratio columns of a binomial model's coefficients, by link: exp(estimate) is an odds ratio
-#: (logit) or a hazard ratio of the grouped-time proportional-hazards model (cloglog).
-RATIO_COLUMNS = {"logit": OR_COLUMNS, "cloglog": HR_COLUMNS}
+RR_COLUMNS = ("rate_ratio", "rr_conf_low", "rr_conf_high")
+#: Ratio columns of a GLMM's coefficients, by link: exp(estimate) is an odds ratio (logit), a
+#: hazard ratio of the grouped-time proportional-hazards model (cloglog) or a rate ratio
+#: (Poisson, log link).
+RATIO_COLUMNS = {"logit": OR_COLUMNS, "cloglog": HR_COLUMNS, "log": RR_COLUMNS}
 VARCORR_COLUMNS = ("grp", "var1", "var2", "vcov", "sdcor")
 RANEF_COLUMNS = ("grpvar", "term", "grp", "condval", "condsd", "conf_low", "conf_high")
 
@@ -128,8 +130,8 @@ class MixedResult:
     @property
     def ratio_columns(self) -> tuple[str, ...]:
         """The exponentiated coefficient columns: odds ratios (logit), hazard ratios
-        (cloglog), none (gaussian)."""
-        return RATIO_COLUMNS[self.link] if self.family == "binomial" else ()
+        (cloglog), rate ratios (Poisson), none (gaussian)."""
+        return RATIO_COLUMNS.get(self.link, ())
 
     @property
     def _kind(self) -> str:
@@ -220,7 +222,7 @@ class MixedResult:
         t = self.coefficients
         if not intercept:
             t = t.drop(index="(Intercept)", errors="ignore")
-        binom = self.family == "binomial"
+        binom = bool(self.ratio_columns)
         ratio, low, high = self.ratio_columns or ("estimate", "conf_low", "conf_high")
         est, lo, hi = t[ratio], t[low], t[high]
         y = np.arange(len(t))[::-1]
@@ -236,6 +238,11 @@ class MixedResult:
     def _residual_variance(self) -> float:
         if self.family == "gaussian":
             return float(self.varcorr.loc[self.varcorr["grp"] == "Residual", "vcov"].iloc[0])
+        if self.family == "poisson":
+            raise InputError(
+                "icc() is not defined for a Poisson model without a choice of the mean count "
+                "(the level-1 variance depends on it); report the variances (varcorr) instead"
+            )
         return float(np.pi**2 / 6 if self.link == "cloglog" else np.pi**2 / 3)
 
     def icc(self) -> pd.DataFrame:
@@ -433,7 +440,7 @@ class MixedResult:
         else:
             newdata = self._prepare_newdata(newdata)
         mtype = "response" if type == "response" else "link"
-        kwargs = {"type": mtype} if self.family == "binomial" else {}
+        kwargs = {"type": mtype} if self.family != "gaussian" else {}
         values = self._raw.predict(newdata, re_form=ref, allow_new_levels=True, **kwargs)
         return pd.Series(np.asarray(values, dtype=float), index=newdata.index, name="predicted")
 

@@ -36,7 +36,7 @@ from alliance_stats.models.formula import ParsedFormula
 
 #: functions whose calls are expanded (numeric transforms, then factor codings)
 NUMERIC = {"log": np.log, "log1p": np.log1p, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
-FUNCTIONS = (*NUMERIC, "I", "scale", "poly", "factor", "relevel")
+FUNCTIONS = (*NUMERIC, "I", "scale", "poly", "factor", "relevel", "offset")
 
 _CALL = re.compile(r"\b(" + "|".join(FUNCTIONS) + r")\s*\(")
 _TOKEN = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[A-Za-z_.][A-Za-z0-9_.]*|\d+\.?\d*(?:e-?\d+)?|\S)")
@@ -50,6 +50,8 @@ class Expanded:
     parsed: ParsedFormula
     data: pd.DataFrame
     factor_levels: dict[str, list[str]]
+    #: the sum of the ``offset()`` terms (``None``: none)
+    offset: np.ndarray | None = None
 
 
 def deparse(expr: str) -> str:
@@ -269,8 +271,19 @@ def expand_terms(
         return Expanded(parsed, data, factor_levels)
     data = data.copy()
     levels = dict(factor_levels)
-    fixed = parsed.fixed
-    terms = [t.strip() for t in fixed.split("+")]
+    terms = [t.strip() for t in parsed.fixed.split("+")]
+    offset = None
+    for term in [t for t in terms if t.startswith("offset(")]:
+        if term not in calls:
+            raise InputError(f"formula {parsed.text!r}: offset() must be a term of its own")
+        args = _args(term)
+        if len(args) != 1:
+            raise InputError(f"formula {parsed.text!r}: offset() takes one expression")
+        value = _offset_value(args[0], data, parsed.text)
+        offset = value if offset is None else offset + value
+        terms.remove(term)
+        calls.remove(term)
+    fixed = " + ".join(terms) if terms else "1"
     for call in dict.fromkeys(calls):
         columns, new_levels = _evaluate(call, data, levels, parsed.text)
         if len(columns) > 1 and call not in terms:
@@ -285,5 +298,59 @@ def expand_terms(
     bars = " + ".join(
         f"({t.expr} {'|' if t.correlated else '||'} {t.group})" for t in parsed.random
     )
-    text = f"{parsed.response} ~ {fixed} + {bars}"
-    return Expanded(dataclasses.replace(parsed, text=text, fixed=fixed), data, levels)
+    text = f"{parsed.text.split('~', 1)[0].strip()} ~ {fixed} + {bars}"
+    return Expanded(dataclasses.replace(parsed, text=text, fixed=fixed), data, levels, offset)
+
+
+def _offset_value(expr: str, data: pd.DataFrame, formula: str) -> np.ndarray:
+    """``offset(expr)``: ``expr`` may itself call log(), sqrt(), ... (``log(utterances)``)."""
+    inner = _calls(expr)
+    if inner == [expr]:
+        (values,) = _evaluate(expr, data, {}, formula)[0].values()
+        return np.asarray(values, dtype=float)
+    return _numeric(expr, data, formula)
+
+
+#: the column that carries the numbers of trials of a ``cbind()`` outcome
+TRIALS_COLUMN = "(trials)"
+
+
+def expand_response(parsed: ParsedFormula, data: pd.DataFrame):
+    """A ``cbind(successes, failures)`` outcome as lme4 reads it: the proportion of
+    successes (a column named as the outcome) with the numbers of trials as prior weights.
+
+    Returns ``(parsed, data, trials column or None)``; the formula text names the outcome
+    in backticks for the engine. Rows with no trials are missing (dropped, and counted).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_stats.models.formula import parse_formula
+    >>> d = pd.DataFrame({"s": [1, 3], "n": [4, 4], "g": ["a", "b"]})
+    >>> p, out, w = expand_response(parse_formula("cbind(s, n - s) ~ 1 + (1 | g)"), d)
+    >>> out["cbind(s, n - s)"].tolist(), out[w].tolist(), p.text
+    ([0.25, 0.75], [4.0, 4.0], '`cbind(s, n - s)` ~ 1 + (1 | g)')
+    """
+    if parsed.trials is None:
+        return parsed, data, None
+    import difflib
+
+    names = re.findall(r"(?<![\d.])[A-Za-z_.][A-Za-z0-9_.]*", " ".join(parsed.trials))
+    for name in names:
+        if name not in data.columns:
+            close = difflib.get_close_matches(name, [str(c) for c in data.columns], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InputError(f"formula variable '{name}' is not a column of the data{hint}")
+    successes, failures = (_numeric(e, data, parsed.text) for e in parsed.trials)
+    if np.any((successes < 0) | (failures < 0)):
+        row = int(np.flatnonzero((successes < 0) | (failures < 0))[0])
+        raise InputError(
+            f"formula {parsed.text!r}: {parsed.response} has a negative count in row "
+            f"{data.index[row]} ({successes[row]:g}, {failures[row]:g})"
+        )
+    n = successes + failures
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prop = np.where(n > 0, successes / n, np.nan)
+    out = data.assign(**{parsed.response: prop, TRIALS_COLUMN: np.where(n > 0, n, np.nan)})
+    text = f"`{parsed.response}` ~ {parsed.text.split('~', 1)[1].strip()}"
+    return dataclasses.replace(parsed, text=text), out, TRIALS_COLUMN

@@ -43,6 +43,10 @@ BINOMIAL = [
     "grouseticks",
     "guimmun",
     "guimmun_agq",
+    "cbpp_trials",
+    "contraception_trials",
+    "grouseticks_poisson",
+    "mmmec_poisson",
 ]
 
 
@@ -74,6 +78,10 @@ PUBLIC_TEXT = {
     "contraception": ["urban", "livch", "district"],
     "grouseticks": ["YEAR", "BROOD", "LOCATION"],
     "guimmun": ["kid2p", "mom25p", "ord", "ethn", "momEd", "husEd", "momWork", "rural", "comm"],
+    "cbpp": ["period", "herd"],
+    "contraception_grouped": ["district", "urban", "livch"],
+    "grouseticks_counts": ["YEAR", "BROOD", "LOCATION"],
+    "mmmec": ["region"],
 }
 
 
@@ -109,6 +117,7 @@ def ours(name: str):
         family=fx["family"],
         REML=bool(fx["REML"]),
         nagq=int(fx["nAGQ"]),
+        weights=fx.get("weights"),
     )
 
 
@@ -191,11 +200,14 @@ def test_binomial_higher_than_lme4_is_shown(name):
 @pytest.mark.parametrize("name", BINOMIAL)
 def test_binomial_hessian_se_match_reference(name):
     """Hessian SEs equal glmmTMB's (exact Hessian at the same optimum) to 1e-3 relative, and
-    lme4's default (finite-difference Hessian at its own optimum) to 4%."""
+    lme4's default (finite-difference Hessian at its own optimum) to 4% where lme4 says it
+    converged."""
     fx = fixture(name)
     res = ours(name)
     se_lme4 = pd.Series({c["term"]: c["std_error"] for c in fx["lme4"]["fixef"]})
-    np.testing.assert_allclose(res.coefficients["std_error"], se_lme4, rtol=4e-2)
+    lme4_stopped = any("failed to converge" in m for m in fx["lme4"]["conv_messages"])
+    if not lme4_stopped:  # (grouseticks_poisson: lme4 stops short and its Hessian is off)
+        np.testing.assert_allclose(res.coefficients["std_error"], se_lme4, rtol=4e-2)
     if "glmmTMB" in fx:
         se_tmb = pd.Series({c["term"]: c["std_error"] for c in fx["glmmTMB"]["fixef"]})
         np.testing.assert_allclose(res.coefficients["std_error"], se_tmb, rtol=1e-3)
@@ -268,3 +280,27 @@ def test_power_dropout_large_client_sd_reaches_reference_optimum():
     assert vc["client"] == pytest.approx(tmb["client"], rel=1e-3)
     assert vc["therapist"] < 1e-3 and res.singular
     assert res.converged
+
+
+@pytest.mark.parametrize("name", ["cbpp_trials", "contraception_trials"])
+def test_cbind_outcome_is_the_weighted_proportion(name):
+    """lme4's cbind(successes, failures) outcome, as written in R, fits what the proportion
+    with the trials as weights fits, and reaches the best reference's optimum."""
+    fx = fixture(name)
+    res = fit_mixed(fx["r_formula"], load_data(fx["data"]), family="binomial")
+    weighted = ours(name)
+    assert res.loglik == pytest.approx(weighted.loglik, abs=1e-8)
+    np.testing.assert_allclose(res.coefficients["estimate"], weighted.coefficients["estimate"])
+    assert res.loglik >= best_reference(fx)[1] - fx["tolerance"]["loglik_abs"]
+    assert res.formula == fx["r_formula"]
+
+
+def test_poisson_offset_enters_the_linear_predictor():
+    """offset(log(expected)) is the offset lme4 fits: without it the fit differs, and the
+    rate ratios are exp(estimate)."""
+    fx = fixture("mmmec_poisson")
+    data = load_data(fx["data"])
+    res = ours("mmmec_poisson")
+    plain = fit_mixed("deaths ~ uvb + (1 | region)", data, family="poisson")
+    assert abs(plain.loglik - res.loglik) > 1.0
+    np.testing.assert_allclose(res.coefficients["rate_ratio"], np.exp(res.coefficients["estimate"]))

@@ -46,7 +46,7 @@ def binary():
         ("Reaction ~ Days", "gaussian", "no random effect"),
         ("Reaction ~ Days + 1 | Subject", "gaussian", "bar outside parentheses"),
         ("Reaction ~ lg(Days) + (1 | Subject)", "gaussian", "function 'lg"),
-        ("Reaction ~ Days + (1 | Subject)", "poisson", "family must be one of"),
+        ("Reaction ~ Days + (1 | Subject)", "gamma", "family must be one of"),
         ("Reaction ~ Days + (1 | Subject)", "binomial", "0/1"),
     ],
 )
@@ -68,9 +68,11 @@ def test_all_missing_predictor(sleep):
 
 
 def test_text_outcome_binomial(binary):
+    """A yes/no outcome is coded as lme4 codes a two-level factor, and notes say so."""
     d = binary.assign(y=np.where(binary["y"] == 1, "yes", "no"))
-    with pytest.raises(InputError, match="0/1"):
-        fit_mixed("y ~ x + (1 | g)", d, family="binomial")
+    res = fit_mixed("y ~ x + (1 | g)", d, family="binomial")
+    assert res.loglik == pytest.approx(fit_mixed("y ~ x + (1 | g)", binary, "binomial").loglik)
+    assert any("coded 1 = 'yes', 0 = 'no'" in n for n in res.notes)
 
 
 @pytest.mark.parametrize(
@@ -532,8 +534,10 @@ def _capped_engine_fit(theta_client: float):
 
     from alliance_stats.models import engines
 
-    def fit(parsed, data, family, REML, nagq, factor_levels, optimizer=None, link="logit"):
-        ef = engines.fit_mixedlm(parsed, data, family, REML, nagq, factor_levels, optimizer, link)
+    def fit(parsed, data, family, REML, nagq, factor_levels, optimizer=None, link="logit", *w):
+        ef = engines.fit_mixedlm(
+            parsed, data, family, REML, nagq, factor_levels, optimizer, link, *w
+        )
         raw = ef.raw
         theta = np.asarray(raw.theta, dtype=float).copy()
         theta[1] = theta_client

@@ -74,8 +74,6 @@ def test_relevel_sets_the_reference_level(rows):
         ("y ~ age + (1 + log(age) | g)", "uses a function call"),
         ("y ~ age + (sex || g)", r"lme4 expands it to \(1 \| g\) \+ \(0 \+ sex \| g\)"),
         ("y ~ C(sex) + (1 | g)", 'relevel\\(x, ref = "level"\\) sets the reference level'),
-        ("y ~ age + offset(age) + (1 | g)", "offset\\(\\) is not supported yet"),
-        ("cbind(y, age) ~ sex + (1 | g)", "cbind\\(successes, failures\\) is not supported yet"),
         ("y ~ poly(age, 7) + (1 | g)", "needs more than 7 distinct values"),
     ],
 )
@@ -91,3 +89,85 @@ def test_reml_for_a_binomial_model_is_said_not_silently_dropped(rows):
     quiet = fit_mixed("high ~ age + (1 | g)", d, family="binomial")
     assert not any("REML" in n for n in quiet.notes)
     assert quiet.loglik == pytest.approx(said.loglik, abs=1e-9)
+
+
+@pytest.fixture(scope="module")
+def counts(rows):
+    rng = np.random.default_rng(9)
+    utter = rng.integers(20, 80, len(rows))
+    rate = np.exp(-2.5 + 0.05 * (rows["age"] - 11))
+    return rows.assign(utterances=utter, sustain=rng.poisson(rate * utter))
+
+
+@pytest.mark.parametrize(
+    "formula,family,kwargs,match",
+    [
+        ("y ~ age + (1 | g)", "poisson", {}, "needs a count outcome"),
+        ("sustain ~ age + offset(log(utterances)):sex + (1 | g)", "poisson", {}, "a term of"),
+        ("cbind(sustain, utterances) ~ age + (1 | g)", "gaussian", {}, "family='binomial'"),
+        ("cbind(sustain, utterancez) ~ age + (1 | g)", "binomial", {}, "did you mean"),
+        ("sustain ~ age + (1 | g)", "poisson", {"weights": "nope"}, "not a column"),
+        ("sustain ~ age + (1 | g)", "poisson", {"weights": [1.0, 2.0]}, "one number per row"),
+        ("sustain ~ age + (1 | g)", "poisson", {"link": "cloglog"}, "log link only"),
+    ],
+)
+def test_family_refusals(counts, formula, family, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        fit_mixed(formula, counts, family=family, **kwargs)
+
+
+def test_negative_weights_refused_naming_the_row(counts):
+    w = np.ones(len(counts))
+    w[5] = -1.0
+    with pytest.raises(InputError, match="model row 5 has -1"):
+        fit_mixed("sustain ~ age + (1 | g)", counts, family="poisson", weights=w)
+
+
+def test_poisson_with_utterance_offset_recovers_the_rate(counts):
+    res = fit_mixed(
+        "sustain ~ I(age - 11) + offset(log(utterances)) + (1 | g)", counts, family="poisson"
+    )
+    est = res.coefficients["estimate"]
+    assert est["(Intercept)"] == pytest.approx(-2.5, abs=0.25)
+    assert list(res.coefficients.columns[-3:]) == ["rate_ratio", "rr_conf_low", "rr_conf_high"]
+    assert res.family == "poisson" and res.link == "log"
+
+
+def test_linear_offset_shifts_the_slope_by_one(rows):
+    """An offset has coefficient 1: with offset(age) the age slope drops by exactly 1."""
+    plain = fit_mixed("y ~ age + (1 | g)", rows)
+    shifted = fit_mixed("y ~ age + offset(age) + (1 | g)", rows)
+    assert shifted.coefficients.loc["age", "estimate"] == pytest.approx(
+        plain.coefficients.loc["age", "estimate"] - 1.0, abs=1e-6
+    )
+    assert shifted.loglik == pytest.approx(plain.loglik, abs=1e-6)
+
+
+def test_two_level_text_outcome_coded_as_lme4_codes_a_factor(rows):
+    d = rows.assign(high=np.where(rows["y"] > rows["y"].median(), "yes", "no"))
+    coded = d.assign(high=(d["high"] == "yes").astype(int))
+    text = fit_mixed("high ~ age + (1 | g)", d, family="binomial")
+    numeric = fit_mixed("high ~ age + (1 | g)", coded, family="binomial")
+    assert text.loglik == pytest.approx(numeric.loglik, abs=1e-9)
+    assert "outcome 'high' coded 1 = 'yes', 0 = 'no'" in " ".join(text.notes)
+    flipped = fit_mixed("high ~ age + (1 | g)", d, family="binomial", success="no")
+    assert flipped.coefficients.loc["age", "estimate"] == pytest.approx(
+        -text.coefficients.loc["age", "estimate"], rel=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "outcome,family,success,match",
+    [
+        (["a", "b", "c"], "binomial", None, "has 3 values"),
+        (["a", "b", "c"], "binomial", "z", "success='z' is not a value"),
+        ([0, 1, 1], "binomial", "1", "is numeric"),
+        ([0.5, 1.5, 2.5], "gaussian", "1", "family='binomial' only"),
+    ],
+)
+def test_outcome_coding_refusals(rows, outcome, family, success, match):
+    d = rows.assign(out=np.resize(np.asarray(outcome, dtype=object), len(rows)))
+    if family == "gaussian" or isinstance(outcome[0], int):
+        d["out"] = d["out"].astype(float)
+    with pytest.raises(InputError, match=match):
+        fit_mixed("out ~ age + (1 | g)", d, family=family, success=success)
