@@ -1,7 +1,7 @@
 """Mixed-effects models: lme4 formulas, lme4's numbers, checked optima.
 
-``fit_mixed`` fits linear (REML/ML) and logistic (Laplace/adaptive quadrature) mixed
-models through an engine adapter (default: mixedlm), checks the optimum, and returns a
+``fit_mixed`` fits linear (REML/ML), logistic and Poisson (Laplace/adaptive quadrature)
+mixed models through an engine adapter (default: mixedlm), checks the optimum, and returns a
 :class:`MixedResult`; ``compare`` gives likelihood-ratio tests.
 
 Examples

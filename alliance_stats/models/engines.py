@@ -236,9 +236,10 @@ def fit_own_laplace(
     nagq: int = 1,
     weights: np.ndarray | None = None,
     offset: np.ndarray | None = None,
+    family: str = "binomial",
 ) -> EngineFit | None:
-    """A random-intercept binomial model (Laplace or adaptive quadrature) fitted with our own
-    deviance.
+    """A random-intercept binomial or Poisson model (Laplace or adaptive quadrature) fitted
+    with our own deviance.
 
     The engine builds the model matrices (and drops dependent columns as its own fit does);
     :class:`~alliance_stats.models.laplace.InterceptLaplace` is minimised by bounded L-BFGS-B
@@ -252,7 +253,6 @@ def fit_own_laplace(
     (the engine fits it) unless every random term is an intercept ``(1 | g)`` (nested and
     crossed factors included) and the deviance is finite at the start.
     """
-    from mixedlm.families.binomial import Binomial
     from mixedlm.models.checks import run_model_checks
     from mixedlm.models.glmer import GlmerResult
     from mixedlm.models.glmer_fit import GlmerMod
@@ -267,7 +267,11 @@ def fit_own_laplace(
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
             warnings.simplefilter("always")
             model = GlmerMod(
-                parsed.text, data, family=Binomial(link=link), weights=weights, offset=offset
+                parsed.text,
+                data,
+                family=engine_family(family, link),
+                weights=weights,
+                offset=offset,
             )
             matrices, _ = run_model_checks(model.matrices, model.control)
     except (ValueError, KeyError, TypeError) as exc:

@@ -1,4 +1,4 @@
-"""``fit_mixed``: linear and logistic mixed models with lme4 formulas and lme4's numbers.
+"""``fit_mixed``: linear, logistic and Poisson mixed models with lme4 formulas and numbers.
 
 Examples
 --------
@@ -31,7 +31,7 @@ from alliance_stats.models.engines import (
 )
 from alliance_stats.models.formula import ParsedFormula, parse_formula
 from alliance_stats.models.frame import FAMILIES, model_frame
-from alliance_stats.models.laplace import LINKS, FirthPenalised, InterceptLaplace
+from alliance_stats.models.laplace import BINOMIAL_LINKS, FirthPenalised, InterceptLaplace
 from alliance_stats.models.quadrature import InterceptQuadrature
 from alliance_stats.models.result import RATIO_COLUMNS, MixedResult
 from alliance_stats.models.terms import expand_response, expand_terms
@@ -56,8 +56,8 @@ def _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link
         raise InputError(f"se must be one of {SE_METHODS}, got {se!r}")
     if family == "poisson" and link not in ("logit", "log"):  # logit: the argument's default
         raise InputError(f"family='poisson' has the log link only, got link={link!r}")
-    if family != "poisson" and link not in LINKS:
-        raise InputError(f"link must be one of {LINKS}, got {link!r}")
+    if family != "poisson" and link not in BINOMIAL_LINKS:
+        raise InputError(f"link must be one of {BINOMIAL_LINKS}, got {link!r}")
     if link not in ("logit", "log") and family != "binomial":
         raise InputError(f"link={link!r} applies to family='binomial' only")
     if not isinstance(bias_reduction, (bool, np.bool_)):
@@ -171,7 +171,7 @@ def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
 #: Laplace deviance and its analytic gradient first
 #: (:func:`~alliance_stats.models.engines.fit_own_laplace`), measured faster than the
 #: engine's fit for both (benchmarks/own_laplace.py)
-OWN_FIRST_LINKS = ("logit", "cloglog")
+OWN_FIRST_LINKS = ("logit", "cloglog", "log")
 
 #: our Laplace deviance must agree with the engine's to this (absolute, deviance units)
 #: where both are finite before it may replace the engine's as the objective
@@ -698,14 +698,16 @@ def fit_mixed(
         notes.append(mf.outcome_coding)
     t0 = time.perf_counter()
 
-    own_first = family == "binomial" and link in OWN_FIRST_LINKS and not optimizer
     offset = expanded.offset
     if family == "poisson":
         link = "log"
+    own_first = family != "gaussian" and link in OWN_FIRST_LINKS and not optimizer
 
     def engine_fit(p, own_first: bool = own_first):
         fitted = (
-            fit_own_laplace(p, frame, factor_levels, link, THETA_CAP, int(nagq), prior, offset)
+            fit_own_laplace(
+                p, frame, factor_levels, link, THETA_CAP, int(nagq), prior, offset, family
+            )
             if own_first
             else None
         )

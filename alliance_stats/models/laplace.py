@@ -59,8 +59,11 @@ def _log_expit(eta: np.ndarray) -> np.ndarray:
     return np.minimum(eta, 0.0) - np.log1p(np.exp(-np.abs(eta)))
 
 
-#: Links of :class:`InterceptLaplace`.
-LINKS = ("logit", "cloglog")
+#: Links of binomial models, and all links of :class:`InterceptLaplace` (``"log"``: Poisson)
+BINOMIAL_LINKS = ("logit", "cloglog")
+LINKS = (*BINOMIAL_LINKS, "log")
+#: canonical links: the observed information equals the working weights
+CANONICAL = ("logit", "log")
 
 
 def _log_means(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
@@ -72,8 +75,12 @@ def _log_means(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def working_parts(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``mu``, the score factor ``mu' / (mu (1 - mu))`` (the log-likelihood's derivative in
-    ``eta`` is ``w (y - mu)`` times it) and the working weight ``mu'^2 / (mu (1 - mu))``."""
+    """``mu``, the score factor ``mu' / V(mu)`` (the log-likelihood's derivative in ``eta`` is
+    ``w (y - mu)`` times it) and the working weight ``mu'^2 / V(mu)``; ``V(mu) = mu (1 - mu)``
+    (binomial) or ``mu`` (Poisson, ``link="log"``)."""
+    if link == "log":
+        mu = np.exp(np.minimum(eta, 700.0))
+        return mu, np.ones_like(mu), mu
     if link == "logit":
         mu = special.expit(eta)
         return mu, np.ones_like(mu), mu * (1 - mu)
@@ -84,7 +91,9 @@ def working_parts(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, n
 
 
 def weight_slope(eta, link, mu, factor, weight) -> np.ndarray:
-    """Derivative of the working weight ``mu'^2 / (mu (1 - mu))`` in ``eta``."""
+    """Derivative of the working weight ``mu'^2 / V(mu)`` in ``eta``."""
+    if link == "log":
+        return weight
     if link == "logit":
         return weight * (1.0 - 2.0 * mu)
     e = np.exp(np.minimum(eta, 700.0))
@@ -98,8 +107,9 @@ def observed_weights(y, eta, mu, factor) -> np.ndarray:
     return (1.0 - y) * e + y * (1.0 - mu) * factor * (factor - 1.0)
 
 
-def binomial_deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str = "logit") -> float:
-    """Sum of binomial deviance residuals, stable for large ``|eta|``."""
+def deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str = "logit") -> float:
+    """Sum of the deviance residuals (binomial, or Poisson for ``link="log"``), stable for
+    large ``|eta|``."""
     if link == "logit" and _is_binary(y):
         # y log mu + (1 - y) log(1 - mu) = log expit(+-eta) for a 0/1 outcome (one log each)
         return float(-2.0 * np.dot(w, _log_expit(np.where(y > 0.5, 1.0, -1.0) * eta)))
@@ -107,8 +117,10 @@ def binomial_deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str =
 
 
 def deviance_residuals(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str) -> np.ndarray:
-    """Binomial deviance residuals (squared) elementwise, stable for large ``|eta|``; ``y``,
-    ``eta`` and ``w`` broadcast (rows x quadrature points, for example)."""
+    """Deviance residuals (squared) elementwise, binomial or Poisson (``link="log"``), stable
+    for large ``|eta|``; ``y``, ``eta`` and ``w`` broadcast (rows x quadrature points)."""
+    if link == "log":
+        return 2.0 * w * (special.xlogy(y, y) - y * eta - y + np.exp(np.minimum(eta, 700.0)))
     log_mu, log_1mu = _log_means(eta, link)
     sat = special.xlogy(y, y) + special.xlogy(1 - y, 1 - y)
     return 2.0 * w * (sat - y * log_mu - (1 - y) * log_1mu)
@@ -189,7 +201,7 @@ class InterceptLaplace:
         if start != Z.shape[1]:
             return None
         y = np.asarray(matrices.y, dtype=float)
-        if np.any((y < 0) | (y > 1)):
+        if link in BINOMIAL_LINKS and np.any((y < 0) | (y > 1)):
             return None
         try:
             return cls(y, matrices.X, groups, matrices.weights, matrices.offset, link=link)
@@ -205,7 +217,7 @@ class InterceptLaplace:
     def _deviance(self, eta: np.ndarray) -> float:
         if self._sign is not None:
             return float(-2.0 * np.dot(self.w, _log_expit(self._sign * eta)))
-        return binomial_deviance(self.y, eta, self.w, self.link)
+        return deviance(self.y, eta, self.w, self.link)
 
     def evaluate(self, x: np.ndarray, u0: np.ndarray | None = None):
         """Return ``(deviance, u, converged)`` at ``x = (theta, beta)``."""
@@ -231,7 +243,7 @@ class InterceptLaplace:
             mu, factor, weight = working_parts(eta, link)
             W = w * weight
             # Newton steps: the observed information (the working weights for the logit link)
-            W_step = W if link == "logit" else w * observed_weights(y, eta, mu, factor)
+            W_step = W if link in CANONICAL else w * observed_weights(y, eta, mu, factor)
             F = self.system.factor(theta, W_step)
             step = F.solve_theta_order(zt_times(w * (y - mu) * factor) - u)
             if np.max(np.abs(step), initial=0.0) < self.tol:
@@ -302,7 +314,7 @@ class InterceptLaplace:
         G = F.row_entries()
         Gt = G @ theta  # (G_i theta)_k
         v = (Gt @ theta) * w * weight_slope(eta, self.link, mu, factor, weight)
-        if self.link == "logit":
+        if self.link in CANONICAL:
             W_obs, F_obs = W, F
         else:
             W_obs = w * observed_weights(self.y, eta, mu, factor)

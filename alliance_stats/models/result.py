@@ -66,7 +66,7 @@ class MixedResult:
     bias_reduction : bool
         The fixed effects are Firth-type bias-reduced (``fit_mixed(bias_reduction=True)``).
     link : str
-        ``"identity"`` (gaussian), ``"logit"`` or ``"cloglog"`` (binomial).
+        ``"identity"`` (gaussian), ``"logit"`` or ``"cloglog"`` (binomial), ``"log"`` (poisson).
     """
 
     formula: str

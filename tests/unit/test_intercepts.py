@@ -61,7 +61,9 @@ def _laplace(levels, link, rng, proportions=False, nested=False):
     X = np.c_[np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)]
     eta = -0.8 + 0.5 * X[:, 1] + sum(rng.normal(size=k)[g] for g, k in zip(groups, levels))
     p = 1 / (1 + np.exp(-eta))
-    if proportions:
+    if link == "log":  # Poisson counts
+        y, w = rng.poisson(np.exp(eta)).astype(float), (np.full(n, 2.0) if proportions else None)
+    elif proportions:
         y, w = rng.binomial(4, p) / 4, np.full(n, 4.0)
     else:
         y, w = (rng.random(n) < p).astype(float), None
@@ -76,7 +78,7 @@ def _richardson(f, x, i, h=1e-3):
     return (4 * d2 - d1) / 3
 
 
-@pytest.mark.parametrize("link", ["logit", "cloglog"])
+@pytest.mark.parametrize("link", ["logit", "cloglog", "log"])
 @pytest.mark.parametrize(
     "levels,proportions,nested,theta",
     [
@@ -114,7 +116,7 @@ def test_gradient_search_reaches_the_finite_difference_optimum():
     np.testing.assert_allclose(curv.hessian, numeric.hessian, rtol=2e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("link", ["logit", "cloglog"])
+@pytest.mark.parametrize("link", ["logit", "cloglog", "log"])
 @pytest.mark.parametrize("nagq,proportions", [(3, False), (11, False), (7, True)])
 def test_quadrature_gradient_equals_central_differences(link, nagq, proportions):
     from alliance_stats.models.quadrature import InterceptQuadrature
