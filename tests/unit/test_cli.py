@@ -95,3 +95,12 @@ def test_console_script_is_installed():
     done = subprocess.run(["alliance-stats", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     assert "validate" in done.stdout
+
+
+def test_fit_family_choices_are_the_model_families():
+    from alliance_stats.cli import main
+    from alliance_stats.models.frame import FAMILIES
+
+    fit = main.commands["fit"]
+    family = next(p for p in fit.params if p.name == "family")
+    assert tuple(family.type.choices) == FAMILIES
