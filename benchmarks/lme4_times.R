@@ -24,13 +24,14 @@ for (m in manifest) {
   fit <- if (m$family == "gaussian") {
     function() lmer(f, data = d, REML = m$REML)
   } else {
-    function() glmer(f, data = d, family = binomial, nAGQ = m$nAGQ,
+    fam <- get(m$family)
+    function() glmer(f, data = d, family = fam, nAGQ = m$nAGQ,
                      control = glmerControl(optimizer = "bobyqa"))
   }
   times <- vapply(seq_len(m$repeats), function(i) system.time(fit())[["elapsed"]], 0.0)
   res <- list(lme4_s = median(times), lme4_loglik = as.numeric(logLik(fit())))
-  if (has_tmb && m$family == "binomial" && m$nAGQ == 1) {
-    tfit <- function() glmmTMB::glmmTMB(f, data = d, family = binomial)
+  if (has_tmb && m$family != "gaussian" && m$nAGQ == 1) {
+    tfit <- function() glmmTMB::glmmTMB(f, data = d, family = get(m$family))
     tt <- vapply(seq_len(m$repeats), function(i) system.time(tfit())[["elapsed"]], 0.0)
     res$glmmTMB_s <- median(tt)
     res$glmmTMB_loglik <- as.numeric(logLik(tfit()))

@@ -42,6 +42,7 @@ import test_lme4_models as ref  # noqa: E402
 from alliance_stats.models import fit_mixed  # noqa: E402
 from alliance_stats.models.formula import parse_formula  # noqa: E402
 from alliance_stats.models.frame import model_frame  # noqa: E402
+from alliance_stats.models.terms import expand_terms  # noqa: E402
 
 try:  # (absent before the BLAS limit existed: run against older checkouts with PYTHONPATH)
     from alliance_stats.models.blas import one_thread
@@ -79,10 +80,27 @@ def statsmodels_fit(spec: dict, data: pd.DataFrame):
         return smf.mixedlm(data=d, **spec).fit(reml=reml)
 
 
-def engine_fit(fx: dict, frame: pd.DataFrame):
-    """mixedlm alone on the prepared frame (no optimum checks, no translation)."""
+def engine_inputs(fx: dict, data: pd.DataFrame) -> dict:
+    """The engine's formula text, rows, prior weights and offset for a fixture's model, made
+    as fit_mixed makes them (complete rows, function-call terms as columns)."""
+    parsed = parse_formula(fx["formula"])
+    weights = fx.get("weights")
+    extra = (weights,) if weights else ()
+    mf = model_frame(parsed, data, fx["family"], extra, proportions=bool(weights))
+    ex = expand_terms(parsed, mf.data, mf.factor_levels)
+    return dict(
+        text=ex.parsed.text,
+        frame=ex.data,
+        weights=ex.data[weights].to_numpy(float) if weights else None,
+        offset=ex.offset,
+    )
+
+
+def engine_fit(fx: dict, inputs: dict):
+    """mixedlm alone on the prepared rows (no optimum checks, no translation)."""
     import mixedlm as ml
-    from mixedlm.families.binomial import Binomial
+
+    from alliance_stats.models.engines import engine_family
 
     with (
         warnings.catch_warnings(),
@@ -90,9 +108,11 @@ def engine_fit(fx: dict, frame: pd.DataFrame):
         one_thread(),
     ):
         warnings.simplefilter("ignore")
+        kw = dict(weights=inputs["weights"], offset=inputs["offset"])
         if fx["family"] == "gaussian":
-            return ml.lmer(fx["formula"], frame, REML=bool(fx["REML"]))
-        return ml.glmer(fx["formula"], frame, family=Binomial(), nAGQ=int(fx["nAGQ"]))
+            return ml.lmer(inputs["text"], inputs["frame"], REML=bool(fx["REML"]), **kw)
+        family = engine_family(fx["family"], "logit")
+        return ml.glmer(inputs["text"], inputs["frame"], family=family, nAGQ=int(fx["nAGQ"]), **kw)
 
 
 def alternate(funs: dict, repeats: int) -> dict:
@@ -121,7 +141,7 @@ def r_times(cases: list[tuple[str, dict, pd.DataFrame]], repeats: int) -> dict:
                 dict(
                     name=name,
                     csv=str(csv),
-                    formula=fx["formula"],
+                    formula=fx.get("r_formula", fx["formula"]),
                     family=fx["family"],
                     REML=bool(fx["REML"]),
                     nAGQ=int(fx["nAGQ"]),
@@ -164,10 +184,12 @@ def main(argv=None) -> None:
     rows = []
     for name, fx, data in cases:
         kw = dict(family=fx["family"], REML=bool(fx["REML"]), nagq=int(fx["nAGQ"]))
-        frame = model_frame(parse_formula(fx["formula"]), data, fx["family"]).data
+        if fx.get("weights"):
+            kw["weights"] = fx["weights"]
+        inputs = engine_inputs(fx, data)
         funs = {
             "ours": lambda fx=fx, data=data, kw=kw: fit_mixed(fx["formula"], data, **kw),
-            "engine": lambda fx=fx, frame=frame: engine_fit(fx, frame),
+            "engine": lambda fx=fx, inputs=inputs: engine_fit(fx, inputs),
         }
         if name in STATSMODELS:
             funs["statsmodels"] = lambda name=name, data=data: statsmodels_fit(

@@ -43,7 +43,8 @@ def cases():
         random = parse_formula(fx["formula"]).random
         if len(random) != 1 or random[0].expr.strip() != "1" or random[0].nested:
             continue
-        yield path.stem[5:], fx["formula"], ref.load_data(fx["data"]), {"family": "binomial"}
+        options = {"family": "binomial", "weights": fx.get("weights")}
+        yield path.stem[5:], fx["formula"], ref.load_data(fx["data"]), options
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clinic = als.score(als.datasets.load("clinic"), "wai_sr", items="wai_{}")

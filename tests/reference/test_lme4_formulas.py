@@ -16,7 +16,7 @@ import pytest
 from alliance_stats.models import fit_mixed
 
 FIXTURE = json.loads(
-    (Path(__file__).parent / "fixtures" / "lme4_formulas.json").read_text(encoding="utf-8")
+    (Path(__file__).parent / "fixtures" / "lmer_formulas.json").read_text(encoding="utf-8")
 )
 DATA = pd.read_csv(
     Path(__file__).parent / "fixtures" / "public_orthodont.csv.gz",

@@ -1,5 +1,5 @@
 # lme4 formula forms (issue 15): term names and estimates of lmer fits on nlme's Orthodont,
-# written to tests/reference/fixtures/lme4_formulas.json (one entry per formula).
+# written to tests/reference/fixtures/lmer_formulas.json (one entry per formula).
 #
 # Run from the repository root after lme4_public.R (it reads the rows that script wrote):
 #   Rscript tests/reference/R/lme4_formulas.R
@@ -36,6 +36,6 @@ out <- lapply(forms, function(f) {
        varcorr = vc_frame(m), loglik = as.numeric(logLik(m)))
 })
 fx <- list(data = "orthodont", REML = TRUE, versions = versions, fits = out)
-target <- file.path(fixture_dir, "lme4_formulas.json")
+target <- file.path(fixture_dir, "lmer_formulas.json")
 writeLines(toJSON(fx, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"), target)
 cat("wrote", target, "\n")
