@@ -474,12 +474,17 @@ def _rank_deficiency(ef: EngineFit, parsed: ParsedFormula, refit, notes: list[st
     lme4_drop = collinear.dependent_columns(X, names)
     if set(lme4_drop) != set(ef.dropped):
         terms = [t.strip() for t in parsed.fixed.split("+")]
-        if lme4_drop and all(c in terms for c in lme4_drop):
-            keep = [t for t in terms if t not in lme4_drop] or ["1"]
+        names_of = {t: t.strip("`") for t in terms}  # function-call terms are backticked
+        if lme4_drop and all(c in names_of.values() for c in lme4_drop):
+            keep = [t for t in terms if names_of[t] not in lme4_drop] or ["1"]
             bars = " + ".join(
                 f"({t.expr} {'|' if t.correlated else '||'} {t.group})" for t in parsed.random
             )
-            again = refit(parse_formula(f"{parsed.response} ~ {' + '.join(keep)} + {bars}"))
+            fixed = " + ".join(keep)
+            lhs = parsed.text.split("~", 1)[0].strip()
+            again = refit(
+                dataclasses.replace(parsed, text=f"{lhs} ~ {fixed} + {bars}", fixed=fixed)
+            )
             if not again.dropped:
                 ef = again
     why = "; ".join(collinear.explain(X, names, c) for c in lme4_drop)

@@ -171,3 +171,16 @@ def test_outcome_coding_refusals(rows, outcome, family, success, match):
         d["out"] = d["out"].astype(float)
     with pytest.raises(InputError, match=match):
         fit_mixed("out ~ age + (1 | g)", d, family=family, success=success)
+
+
+def test_dependent_function_call_term_dropped_as_lme4_drops_it(rows):
+    """I(age * 2) after age duplicates it: lme4 drops the later column, and so do we (the
+    engine, left alone, would drop age)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_mixed("y ~ age + I(age*2) + (1 | g)", rows)
+    assert list(res.coefficients.index) == ["(Intercept)", "age"]
+    note = next(n for n in res.notes if "linearly dependent" in n)
+    assert "dropped: I(age * 2)" in note and "engine dropped" not in note
