@@ -202,12 +202,17 @@ def _evaluate(call: str, data: pd.DataFrame, levels_known: dict, formula: str):
             if not np.all(np.isfinite(v)):
                 bad = int(np.flatnonzero(~np.isfinite(v))[0])
                 raise InputError(
-                    f"formula {formula!r}: {label} is not finite in row {data.index[bad]} "
+                    f"formula {formula!r}: {label} is not finite in model row {data.index[bad]} "
                     f"(value {_numeric(args[0], data, formula)[bad]:g}); transform the column "
                     "first (e.g. log of a positive quantity, log1p for counts with zeros)"
                 )
         elif name == "scale":
-            v = (v - v.mean()) / v.std(ddof=1)
+            sd = v.std(ddof=1) if len(v) > 1 else 0.0
+            if not sd > 0:
+                raise InputError(
+                    f"formula {formula!r}: {label} of a constant has no spread to scale by"
+                )
+            v = (v - v.mean()) / sd
         return {label: v}, {}
     if name == "poly":
         try:

@@ -68,7 +68,8 @@ def test_relevel_sets_the_reference_level(rows):
     "formula,match",
     [
         ('y ~ relevel(sex, ref = "other") + (1 | g)', "'other' is not a level of sex"),
-        ("y ~ log(age - 10) + (1 | g)", r"log\(age - 10\) is not finite in row"),
+        ("y ~ log(age - 10) + (1 | g)", r"log\(age - 10\) is not finite in model row"),
+        ("y ~ scale(age * 0) + (1 | g)", "of a constant has no spread"),
         ("y ~ poly(age, 2):sex + (1 | g)", "only stand as a term of its own"),
         ("y ~ I(sex * 2) + (1 | g)", "'sex' in 'sex \\* 2' is not numeric"),
         ("y ~ age + (1 + log(age) | g)", "uses a function call"),
