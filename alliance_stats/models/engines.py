@@ -66,6 +66,10 @@ class EngineFit:
         return self._vcov
 
 
+#: an engine column of a factor: ``<factor>.<level index or level>``
+_FACTOR_COLUMN = re.compile(r"(.+)\.([^.]+)")
+
+
 def lme4_term_name(
     name: str, factor_levels: dict[str, list[str]], full: frozenset[str] = frozenset()
 ) -> str:
@@ -77,7 +81,7 @@ def lme4_term_name(
     """
     parts = []
     for part in name.split(":"):
-        m = re.fullmatch(r"(.+)\.([^.]+)", part)
+        m = _FACTOR_COLUMN.fullmatch(part)
         if m and m.group(1) in factor_levels:
             levels = factor_levels[m.group(1)]
             suffix = m.group(2)
@@ -103,7 +107,7 @@ def lme4_names(names: list[str], factor_levels: dict[str, list[str]]) -> list[st
     seen: dict[str, set[str]] = {}
     for name in names:
         for part in name.split(":"):
-            m = re.fullmatch(r"(.+)\.([^.]+)", part)
+            m = _FACTOR_COLUMN.fullmatch(part)
             if m and m.group(1) in factor_levels:
                 seen.setdefault(m.group(1), set()).add(m.group(2))
     full = frozenset(f for f, sfx in seen.items() if sfx == set(factor_levels[f]))

@@ -13,31 +13,13 @@
 # tolerances; the block with the highest log-likelihood is stored as "lme4", the others under
 # "lme4_other". glmmTMB (TMB's exact Laplace gradient) is the second opinion.
 
-suppressPackageStartupMessages({
-  library(lme4)
-  library(glmmTMB)
-  library(jsonlite)
-})
+source(file.path("tests", "reference", "R", "lme4_helpers.R"))  # versions, coef_table
 
-fixture_dir <- file.path("tests", "reference", "fixtures")
 d <- read.csv(file.path(fixture_dir, "power_default_pp.csv"))
 formula <- "event ~ validation_cwc + validation_cm + (1 | therapist) + (1 | client)"
 f <- as.formula(formula)
 
-versions <- list(
-  R = R.version.string,
-  lme4 = as.character(packageVersion("lme4")),
-  glmmTMB = as.character(packageVersion("glmmTMB")),
-  Matrix = as.character(packageVersion("Matrix")),
-  TMB = as.character(packageVersion("TMB"))
-)
-
-coef_table <- function(est, se) {
-  lapply(seq_along(est), function(i) list(term = names(est)[i], estimate = unname(est[i]),
-                                           std_error = unname(se[i])))
-}
-
-lme4_block <- function(m, label) {
+control_block <- function(m, label) {
   vc <- as.data.frame(VarCorr(m))
   list(
     control = label,
@@ -53,10 +35,10 @@ lme4_block <- function(m, label) {
 }
 
 fits <- list(
-  lme4_block(suppressMessages(glmer(f, data = d, family = binomial)), "default"),
-  lme4_block(suppressMessages(glmer(f, data = d, family = binomial,
+  control_block(suppressMessages(glmer(f, data = d, family = binomial)), "default"),
+  control_block(suppressMessages(glmer(f, data = d, family = binomial,
                                     control = glmerControl(optimizer = "bobyqa"))), "bobyqa"),
-  lme4_block(suppressMessages(glmer(
+  control_block(suppressMessages(glmer(
     f, data = d, family = binomial,
     control = glmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10,
                                                                   maxfun = 1e5)))),
