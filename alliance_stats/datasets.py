@@ -1,7 +1,7 @@
 """Bundled SIMULATED datasets (no real clients), shipped inside the package.
 
-The files live in the ``alliance_stats.bundled`` package (folder ``datasets/`` of
-the repository) and are built by ``datasets/build.py`` from
+The files live in the ``alliance_stats.bundled`` package (folder
+``alliance_stats/bundled/`` of the repository) and are built by its ``build.py`` from
 :func:`alliance_stats.simulate.simulate_study` with fixed seeds.
 
 Examples

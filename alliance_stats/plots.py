@@ -39,6 +39,7 @@ __all__ = [
     "dropout_by_status",
     "figure",
     "forest_plot",
+    "get_axes",
     "qq_plot",
     "random_effects",
     "residual_plot",
@@ -134,7 +135,15 @@ def figure(size: str | tuple[float, float] = "onehalf", nrows: int = 1, ncols: i
     return fig
 
 
-def _axes(ax, size="onehalf"):
+def get_axes(ax=None, size: str = "onehalf"):
+    """``ax``, or new Axes of a journal figure size (a key of ``JOURNAL_SIZES``).
+
+    Examples
+    --------
+    >>> ax = get_axes()
+    >>> ax.figure.get_layout_engine() is not None
+    True
+    """
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -196,7 +205,7 @@ def trajectories(
 
     func = "trajectories"
     _need(data, [score, client, session, by, attended], func)
-    ax = _axes(ax)
+    ax = get_axes(ax)
     d = data
     if attended is not None:
         d = d[d[attended].astype(bool)]
@@ -270,7 +279,7 @@ def client_trajectory(
     d = data[data[client] == client_id]
     if d.empty:
         raise InputError(f"{func}: client {client_id!r} is not in the data")
-    ax = _axes(ax, "onehalf")
+    ax = get_axes(ax, "onehalf")
     missed = d[~d[attended].astype(bool)] if attended is not None else d.iloc[:0]
     d = d[d[attended].astype(bool)] if attended is not None else d
     d = d.dropna(subset=[score]).sort_values(session)
@@ -325,7 +334,7 @@ def within_between(
     """
     func = "within_between"
     _need(data, [x, y, by, attended], func)
-    ax = _axes(ax)
+    ax = get_axes(ax)
     d = data
     if attended is not None:
         d = d[d[attended].astype(bool)]
@@ -379,7 +388,7 @@ def retention(curve, *, bands: bool = True, ax=None):
     """
     table = getattr(curve, "table", curve)
     _need(table, ["group", "session", "survival", "conf_low", "conf_high"], "retention")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     groups = list(table.groupby("group", sort=False))
     for i, (g, t) in enumerate(groups):
         colour = PALETTE[i % len(PALETTE)]
@@ -406,7 +415,7 @@ def dropout_by_status(table: pd.DataFrame, *, min_cell: int = 0, ax=None):
     matplotlib.axes.Axes
     """
     _need(table, ["clients", "dropout_share"], "dropout_by_status")
-    ax = _axes(ax, "single")
+    ax = get_axes(ax, "single")
     labels = [str(v) for v in table.index]
     shares = table["dropout_share"].to_numpy(dtype=float)
     counts = table["clients"].to_numpy()
@@ -528,7 +537,7 @@ def forest_plot(
         if significant and significant in t.columns
         else np.ones(len(t), dtype=bool)
     )
-    ax = _axes(ax, "onehalf")
+    ax = get_axes(ax, "onehalf")
     est = t[estimate].to_numpy(dtype=float)
     lo = t[low].to_numpy(dtype=float)
     hi = t[high].to_numpy(dtype=float)
@@ -649,7 +658,7 @@ def caterpillar(
 
     _need(table, [estimate, std_error], "caterpillar")
     t = table.sort_values(estimate, kind="stable").reset_index(drop=True)
-    ax = _axes(ax)
+    ax = get_axes(ax)
     z = stats.norm.ppf(0.5 + conf_level / 2)
     x = np.arange(len(t))
     est = t[estimate].to_numpy(dtype=float)
@@ -678,7 +687,7 @@ def residual_plot(fitted, residuals, *, ax=None):
     r = np.asarray(residuals, dtype=float)
     ok = np.isfinite(f) & np.isfinite(r)
     f, r = f[ok], r[ok]
-    ax = _axes(ax, "single")
+    ax = get_axes(ax, "single")
     ax.scatter(f, r, s=3, alpha=0.3, color=PALETTE[0], lw=0)
     ax.axhline(0, color="grey", lw=0.8, ls="--")
     if len(f) > 20:
@@ -699,7 +708,7 @@ def qq_plot(values, *, title: str = "Normal QQ", ax=None):
 
     v = np.asarray(values, dtype=float)
     v = np.sort(v[np.isfinite(v)])
-    ax = _axes(ax, "single")
+    ax = get_axes(ax, "single")
     if len(v) < 2:
         ax.set_title(f"{title} (too few values)")
         return ax

@@ -31,7 +31,6 @@ import pandas as pd
 from alliance_stats import schema
 from alliance_stats.display import html_table
 from alliance_stats.errors import InputError
-from alliance_stats.plots import PALETTE
 from alliance_stats.prep import (
     DROPOUT,
     _attended_mask,
@@ -41,10 +40,7 @@ from alliance_stats.prep import (
     retention_outcomes,
 )
 
-__all__ = ["OKABE_ITO", "TABLE_COLUMNS", "RetentionCurve", "retention_curve"]
-
-#: Colour-blind-safe palette (Okabe & Ito 2008) used by the plots.
-OKABE_ITO = PALETTE
+__all__ = ["TABLE_COLUMNS", "RetentionCurve", "retention_curve"]
 
 #: Columns of :attr:`RetentionCurve.table`.
 TABLE_COLUMNS = ("group", "session", "at_risk", "events", "censored", "survival", "std_error",

@@ -368,6 +368,8 @@ class RuptureDropoutLink:
         every cell when one is zero; Fisher exact p-value).
     definition : str
         Dropout definition used (see :func:`alliance_stats.prep.retention_outcomes`).
+    conf_level : float
+        Confidence level of ``conf_low``/``conf_high`` (``1 - alpha`` of the call).
     """
 
     clients: pd.DataFrame
@@ -377,6 +379,7 @@ class RuptureDropoutLink:
     conf_high: float
     p_value: float
     definition: str
+    conf_level: float = 0.95
 
     def __repr__(self) -> str:
         n = len(self.clients)
@@ -399,7 +402,8 @@ class RuptureDropoutLink:
             f"Rupture and later dropout (dropout definition: {self.definition})\n"
             f"{t.to_string()}\n"
             f"Odds ratio of dropout, ruptured vs not: {self.odds_ratio:.2f} "
-            f"[{self.conf_low:.2f}, {self.conf_high:.2f}] (95% Woolf CI), Fisher p = "
+            f"[{self.conf_low:.2f}, {self.conf_high:.2f}] ({100 * self.conf_level:.3g}% Woolf "
+            "CI), Fisher p = "
             f"{self.p_value:.3g}. Association only: ruptures are not randomised, and clients "
             "who attend more sessions have more chances to rupture (and have not dropped out "
             "early); for an adjusted analysis enter rupture status as a time-varying predictor "
@@ -541,4 +545,5 @@ def rupture_dropout_link(
         conf_high=float(hi),
         p_value=p,
         definition=definition,
+        conf_level=1.0 - alpha,
     )

@@ -217,7 +217,7 @@ def _icc(res, therapist: str) -> tuple[float, float, str]:
 
 
 def _counts(res, therapist: str, client: str) -> pd.DataFrame:
-    frame = res._frame
+    frame = res.model_frame
     if frame is None or therapist not in frame.columns:
         return pd.DataFrame(columns=["therapist", "n_clients", "n_sessions"])
     g = frame.groupby(frame[therapist].astype(str), sort=False)

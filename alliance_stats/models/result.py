@@ -128,6 +128,19 @@ class MixedResult:
         return "ML (Laplace)" if self.nagq == 1 else f"ML (adaptive GHQ, {self.nagq} points)"
 
     @property
+    def model_frame(self) -> pd.DataFrame | None:
+        """The rows the model was fitted on (outcome first, then every variable it used), a
+        copy; ``None`` for a result built without them.
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> fitted_example().model_frame.shape[0] > 0
+        True
+        """
+        return None if self._frame is None else self._frame.copy()
+
+    @property
     def ratio_columns(self) -> tuple[str, ...]:
         """The exponentiated coefficient columns: odds ratios (logit), hazard ratios
         (cloglog), rate ratios (Poisson), none (gaussian)."""

@@ -142,7 +142,7 @@ class Report:
         """Bar chart of where the build time went; returns the Axes."""
         from alliance_stats import plots
 
-        ax = plots._axes(ax)
+        ax = plots.get_axes(ax)
         steps = list(self.timings)
         ax.barh(steps[::-1], [self.timings[s] for s in steps][::-1], color=plots.PALETTE[0])
         ax.set_xlabel("seconds")
@@ -1085,7 +1085,7 @@ class _Build:
             return
         try:
             fitted = res.predict().to_numpy(dtype=float)
-            frame = res._frame
+            frame = res.model_frame
             observed = frame[frame.columns[0]].to_numpy(dtype=float)
             resid = observed - fitted
             blups = plots.random_effects(res, schema.CLIENT)

@@ -90,3 +90,15 @@ def test_describe_mentions_simulated_and_every_column(name):
 def test_unknown_name(func):
     with pytest.raises(InputError, match="clinic, teaching"):
         func("nonexistent")
+
+
+def test_bundled_files_live_inside_the_package_folder():
+    """The data sit in ``alliance_stats/bundled/`` itself, so a checkout imported from its own
+    root (where the README sends users) finds them as an installed wheel does."""
+    import pathlib
+    from importlib import resources
+
+    package = pathlib.Path(datasets.__file__).resolve().parent
+    bundled = pathlib.Path(str(resources.files("alliance_stats.bundled"))).resolve()
+    assert bundled == package / "bundled"
+    assert (bundled / "clinic.csv.gz").is_file()

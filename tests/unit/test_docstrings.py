@@ -28,7 +28,7 @@ def test_package_docstring_examples_run():
 
 
 def test_every_subpackage_is_listed_for_the_wheel():
-    """pyproject lists packages explicitly (datasets/ is mapped in); none may be forgotten."""
+    """pyproject lists packages explicitly (the bundled data included); none may be forgotten."""
     import pathlib
 
     tomllib = pytest.importorskip("tomllib")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import alliance_stats as als
@@ -130,10 +130,8 @@ def test_strange_session_numbers(sessions):
 def test_binary_formats(frame):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "t.parquet"
-        try:
-            frame.astype("str").to_parquet(path)
-        except Exception:
-            return
+        assume(frame.columns.is_unique)  # a Parquet file cannot hold two columns of one name
+        frame.astype("str").to_parquet(path)
         _expect_clean_failure(lambda: read_sessions(path))
 
 

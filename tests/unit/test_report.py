@@ -77,7 +77,10 @@ def test_methods_paragraph_matches_the_fitted_models(built):
         assert f"({res.estimator})" in methods
         for grp, n in res.n_groups.items():
             assert f"{n:,} {grp}s" in methods
-        assert ("The model converged" in methods) or not res.converged
+        # the model's own sentence (the first "The model ..." after its formula) gives its status
+        status = "converged" if res.converged else "did not meet the convergence criterion"
+        after = methods[methods.index(f"model formula {res.formula};") :]
+        assert after[after.index("The model ") :].startswith(f"The model {status}"), res.formula
     assert "restricted maximum likelihood (REML)" in methods
     assert "Laplace" in methods
     st = rp.strategy

@@ -4,6 +4,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import alliance_stats as als
 from alliance_stats import datasets
@@ -11,6 +12,7 @@ from alliance_stats.errors import InputError
 from alliance_stats.ruptures import EPISODE_COLUMNS, detect_ruptures, rupture_dropout_link
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 
 def series(values, client="a", attended=None):
@@ -248,7 +250,18 @@ def test_rupture_dropout_link_hand_made():
     assert link.odds_ratio == pytest.approx(1.0)
     assert "RuptureDropoutLink(4 clients" in repr(link)
     assert "Odds ratio" in link.summary() and "<pre>" in link._repr_html_()
-    assert link.plot() is not None
+    # Woolf: log OR standard error sqrt(1 + 1 + 1 + 1) = 2 with one client per cell
+    assert link.conf_high == pytest.approx(np.exp(stats.norm.ppf(0.975) * 2.0))
+    assert "(95% Woolf CI)" in link.summary()
+    ax = link.plot()
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == pytest.approx(link.table["dropout_share"].tolist())
+    assert [a.get_text() for a in ax.texts] == [f"n={n}" for n in link.table["clients"]]
+    plt.close(ax.figure)
+    narrow = rupture_dropout_link(ep, df, alpha=0.10)
+    assert narrow.conf_level == pytest.approx(0.90)
+    assert narrow.conf_high == pytest.approx(np.exp(stats.norm.ppf(0.95) * 2.0))
+    assert "(90% Woolf CI)" in narrow.summary() and "95%" not in narrow.summary()
 
 
 def test_rupture_dropout_link_rejects_bad_input():

@@ -1,7 +1,7 @@
 # Reference fits of the engagement models (alliance_stats.engagement) with lme4.
 #
 # Run from the repository root:   Rscript tests/reference/R/engagement_models.R
-# Reads the bundled SIMULATED clinic data (datasets/clinic.csv.gz) and builds everything in R,
+# Reads the bundled SIMULATED clinic data (alliance_stats/bundled/clinic.csv.gz) and builds everything in R,
 # independently of the Python code: the WAI-SR total (item sum, prorated when at most 3 of the
 # 12 items are missing), the person-period rows (attended sessions at risk under
 # "unplanned_end"), the running within/between splits of the past only, the next-session
@@ -28,7 +28,7 @@ versions <- list(R = R.version.string, lme4 = as.character(packageVersion("lme4"
                  Matrix = as.character(packageVersion("Matrix")))
 strategies <- c("validation", "feedback_checkin", "offering_choices", "explaining_rationale")
 
-d <- read.csv(gzfile("datasets/clinic.csv.gz"), stringsAsFactors = FALSE)
+d <- read.csv(gzfile("alliance_stats/bundled/clinic.csv.gz"), stringsAsFactors = FALSE)
 d$attended <- d$attended %in% c("True", "TRUE", "true", "1")
 d <- d[order(d$client, d$session), ]
 items <- as.matrix(d[, paste0("wai_", 1:12)])
@@ -133,7 +133,7 @@ fit_one <- function(name, rows, outcome, random, df, bias_reduced = FALSE, link 
   se <- sqrt(diag(as.matrix(vcov(m))))
   vc <- as.data.frame(VarCorr(m))
   fx <- list(
-    model = name, formula = deparse1(f), link = link, data = "datasets/clinic.csv.gz (rows built in R)",
+    model = name, formula = deparse1(f), link = link, data = "alliance_stats/bundled/clinic.csv.gz (rows built in R)",
     versions = versions,
     tolerance = list(fixef_abs = 1e-4, se_rel = 1e-3, loglik_abs = 1e-4, sd_abs = 1e-4),
     nobs = nobs(m), n_events = sum(rows[[outcome]] == (outcome == "dropout_event")),

@@ -6,7 +6,7 @@
 #   lme4_sleepstudy.csv        lme4::sleepstudy
 #   lme4_verbagg.csv           lme4::VerbAgg (columns used by the model only)
 #   lme4_clinic_dropout_pp.csv person-period rows built from the bundled clinic data (see below)
-# The clinic linear and session-level binary models read datasets/clinic.csv.gz directly and
+# The clinic linear and session-level binary models read alliance_stats/bundled/clinic.csv.gz directly and
 # derive their variables with the rules written next to each model; tests/reference/
 # test_lme4_models.py derives them the same way in Python and checks the row counts.
 #
@@ -29,7 +29,7 @@ invisible(fit_glmer("verbagg", "r2 ~ Anger + Gender + btype + situ + (1 | id) + 
           "VerbAgg"))
 
 # ---------------------------------------------------------------- bundled clinic data
-clinic <- read.csv(file.path("datasets", "clinic.csv.gz"), stringsAsFactors = FALSE)
+clinic <- read.csv(file.path("alliance_stats", "bundled", "clinic.csv.gz"), stringsAsFactors = FALSE)
 clinic$attended <- as.logical(clinic$attended)
 clinic <- clinic[order(clinic$client, clinic$session), ]
 wai_items <- paste0("wai_", 1:12)

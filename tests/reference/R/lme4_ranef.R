@@ -57,7 +57,7 @@ f <- "Reaction ~ Days + (Days | Subject)"
 write_ranef("sleepstudy_reml", f, lmer(as.formula(f), sleepstudy, REML = TRUE, control = tight),
             "sleepstudy", "gaussian", TRUE)
 
-clinic <- read.csv(file.path("datasets", "clinic.csv.gz"), stringsAsFactors = FALSE)
+clinic <- read.csv(file.path("alliance_stats", "bundled", "clinic.csv.gz"), stringsAsFactors = FALSE)
 clinic$attended <- as.logical(clinic$attended)
 clinic <- clinic[order(clinic$client, clinic$session), ]
 att <- clinic[clinic$attended, ]

@@ -1,6 +1,6 @@
 """Build the bundled SIMULATED datasets from :func:`alliance_stats.simulate.simulate_study`.
 
-Run ``python datasets/build.py`` (from the repository root) to regenerate every file
+Run ``python alliance_stats/bundled/build.py`` (from the repository root) to regenerate every file
 in this folder deterministically: ``<name>.csv.gz`` (the session table),
 ``<name>.schema.json`` (column dtypes and metadata), ``<name>.truth.json`` (true
 parameters and realised quantities) and ``<name>.md`` (the data dictionary).
@@ -173,7 +173,7 @@ def _dictionary(name: str, study: SimulatedStudy) -> str:
         recipe["description"],
         "",
         f"Call: `simulate_study({call})`  ",
-        f"Rebuild: `python datasets/build.py {name}`.",
+        f"Rebuild: `python alliance_stats/bundled/build.py {name}`.",
         "",
         f"{len(df)} rows (one per scheduled session), {df['client'].nunique()} clients, "
         f"{df['therapist'].nunique()} therapists. Realised dropout share "

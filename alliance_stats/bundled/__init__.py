@@ -1,0 +1,1 @@
+"""Bundled simulated datasets (the package data of :mod:`alliance_stats.datasets`)."""

@@ -1,1 +1,0 @@
-"""Bundled simulated datasets, shipped inside the wheel as ``alliance_stats.bundled``."""
