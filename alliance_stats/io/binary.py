@@ -52,6 +52,8 @@ def _sheet_grid(path: Path, name: str, sheet: str | int | None) -> tuple[list[li
             chosen = _choose_sheet(names, sheet, name)
             grid = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
             return [list(row) for row in grid], chosen
+        except InputError:
+            raise  # the user's sheet choice is wrong: say so now (InputError is a ValueError)
         except (calamine.CalamineError, OSError, ValueError):
             pass  # openpyxl below reads what calamine cannot, or says why the file is unreadable
     openpyxl = require("openpyxl", "excel", "Reading Excel files")
