@@ -347,6 +347,73 @@ def fit_own_laplace(
     return ef
 
 
+def fit_own_lmm(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    factor_levels: dict[str, list[str]],
+    REML: bool,
+    offset: np.ndarray | None = None,
+) -> EngineFit | None:
+    """A linear model with random intercepts only, fitted with our own profiled deviance.
+
+    The engine builds the model matrices (and drops dependent columns as its own fit
+    does); :class:`~alliance_stats.models.lmm.InterceptLMM` is minimised by bounded L-BFGS-B
+    with its analytic gradient, and the engine's result object is built at that optimum, so
+    that ranef, predict and the rest work as after the engine's own fit. ``None`` (the engine
+    fits it) unless every random term is an intercept ``(1 | g)`` (nested and crossed
+    factors included) with no prior weights.
+    """
+    from mixedlm.models.checks import run_model_checks
+    from mixedlm.models.lmer import LmerResult
+    from mixedlm.models.lmer_fit import LmerMod
+
+    from alliance_stats.models.lmm import InterceptLMM
+
+    if any(term.expr.strip() != "1" for term in parsed.random):
+        return None
+    printed = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
+            warnings.simplefilter("always")
+            model = LmerMod(parsed.text, data, REML=REML, offset=offset)
+            matrices, _ = run_model_checks(model.matrices, model.control)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
+    own = InterceptLMM.from_mixedlm(matrices, REML)
+    if own is None:
+        return None
+    try:
+        sol = own.fit()
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    raw = LmerResult(
+        formula=model.formula,
+        matrices=matrices,
+        theta=sol.theta.copy(),
+        beta=sol.beta.copy(),
+        sigma=sol.sigma,
+        u=sol.b.copy(),
+        deviance=sol.deviance,
+        REML=REML,
+        converged=sol.converged,
+        n_iter=sol.evaluations,
+        message="alliance_stats profiled deviance, bounded L-BFGS-B",
+        function_evals=sol.evaluations,
+        optimizer="L-BFGS-B",
+        control=model.control,
+    )
+    msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    ef = translate(raw, parsed, "gaussian", factor_levels, msgs)
+    ef.fitted_by = "own"
+    ef.objective = own
+    ef._vcov = sol.sigma**2 * sol.M_inv
+    if "rank deficient" in printed.getvalue():
+        X, names = full_design(parsed, data, "gaussian", factor_levels)
+        ef.full_design = (X, names)
+        ef.dropped = [n for n in names if n not in ef.names]
+    return ef
+
+
 def full_design(
     parsed: ParsedFormula, data: pd.DataFrame, family: str, factor_levels: dict
 ) -> tuple[np.ndarray, list[str]]:

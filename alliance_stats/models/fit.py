@@ -27,6 +27,7 @@ from alliance_stats.models.engines import (
     EngineFit,
     fit_mixedlm,
     fit_own_laplace,
+    fit_own_lmm,
     translate,
 )
 from alliance_stats.models.formula import ParsedFormula, parse_formula
@@ -707,16 +708,19 @@ def fit_mixed(
     offset = expanded.offset
     if family == "poisson":
         link = "log"
-    own_first = family != "gaussian" and link in OWN_FIRST_LINKS and not optimizer
+    if family == "gaussian":
+        own_first = not optimizer and prior is None
+    else:
+        own_first = link in OWN_FIRST_LINKS and not optimizer
 
     def engine_fit(p, own_first: bool = own_first):
-        fitted = (
-            fit_own_laplace(
+        fitted = None
+        if own_first and family == "gaussian":
+            fitted = fit_own_lmm(p, frame, factor_levels, bool(REML), offset)
+        elif own_first:
+            fitted = fit_own_laplace(
                 p, frame, factor_levels, link, THETA_CAP, int(nagq), prior, offset, family
             )
-            if own_first
-            else None
-        )
         return fitted or fit_mixedlm(
             p, frame, family, bool(REML), int(nagq), factor_levels, optimizer, link, prior, offset
         )

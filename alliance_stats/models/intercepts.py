@@ -35,6 +35,28 @@ def _divide(r: np.ndarray, a: np.ndarray) -> np.ndarray:
     return r / (a if r.ndim == 1 else a[:, None])
 
 
+def intercept_groups(Z, n_levels: list[int]) -> list[np.ndarray] | None:
+    """The level index of every row for each factor of a random-intercept design ``Z``
+    (blocks of ``n_levels`` indicator columns); ``None`` unless every block is an indicator
+    matrix with one 1 per row.
+
+    Examples
+    --------
+    >>> Z = sparse.csr_matrix(np.array([[1.0, 0, 0, 1], [0, 1, 1, 0]]))
+    >>> [g.tolist() for g in intercept_groups(Z, [2, 2])]
+    [[0, 1], [1, 0]]
+    """
+    Z = sparse.csc_matrix(Z)
+    groups, start = [], 0
+    for n in n_levels:
+        block = Z[:, start : start + n].tocsr()
+        start += n
+        if not (np.all(np.diff(block.indptr) == 1) and np.all(block.data == 1.0)):
+            return None
+        groups.append(block.indices.astype(np.int64))
+    return groups if start == Z.shape[1] else None
+
+
 class InterceptSystem:
     """The fixed structure of ``Z`` for random intercepts ``(1 | g_1) + (1 | g_2) + ...``.
 
@@ -75,6 +97,7 @@ class InterceptSystem:
         self._rest_offsets = offsets
         #: the off-diagonal block is held densely (no block with a single factor)
         self.dense = False
+        self._last_counts = None
         if self.rest:
             self._pattern(dense)
 
@@ -100,14 +123,23 @@ class InterceptSystem:
         if dense is None:
             dense = n1 * qr * qr <= 8 * n_pairs + 1_000_000 and n1 * qr <= 4_000_000
         self.dense = bool(dense) and not self.nested
-        if not self.dense and not self.nested:
+        self._pair_slots: tuple[np.ndarray, np.ndarray] | None = None
+        #: the strictly lower triangle of the Schur block (traces of A^-1)
+        self._strict_lower = None
+        # diagonal blocks of the other factors and their cross blocks (k < l)
+        self._cross = [(i, j) for i in range(len(self.rest)) for j in range(i + 1, len(self.rest))]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair of entries of ``B`` in the same row, as two arrays of entry slots
+        (worked out when first needed: row entries of ``A^-1`` with a sparse ``B``)."""
+        if self._pair_slots is None:
+            indptr = self._b_template.indptr
+            counts = np.diff(indptr)
             first = np.repeat(indptr[:-1], counts**2)
             within = np.concatenate([np.arange(c * c) for c in counts])
             reps = np.repeat(counts, counts**2)
-            self._pp1 = first + within // reps
-            self._pp2 = first + within % reps
-        # diagonal blocks of the other factors and their cross blocks (k < l)
-        self._cross = [(i, j) for i in range(len(self.rest)) for j in range(i + 1, len(self.rest))]
+            self._pair_slots = (first + within // reps, first + within % reps)
+        return self._pair_slots
 
     def z_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``Z Lambda u`` for a vector ``u`` (theta order)."""
@@ -134,57 +166,76 @@ class InterceptSystem:
         ZL = Z * self.lambdas(theta)[None, :]
         return ZL.T @ (ZL * np.asarray(W, dtype=float)[:, None])
 
+    def _weighted_counts(self, W: np.ndarray):
+        """``Z' W Z`` by blocks, without ``Lambda``: the largest factor's diagonal, ``B``'s
+        entries and the other factors' block (dense; ``None`` when nested). Kept for the last
+        ``W`` object passed (a linear model factors with the same weights at every theta)."""
+        if self._last_counts is not None and self._last_counts[0] is W:
+            return self._last_counts[1]
+        b, qr = self.big, self.q_rest
+        diag = np.bincount(self.groups[b], weights=W, minlength=self.n_levels[b])
+        if not self.rest:
+            counts = (diag, None, None)
+        else:
+            sums = np.bincount(
+                self._slot, weights=np.tile(W, len(self.rest)), minlength=len(self._b_rows)
+            )
+            if self.nested:
+                A22 = np.bincount(self.rest_cols[0], weights=W, minlength=qr)
+            else:
+                A22 = np.zeros((qr, qr))
+                idx = np.arange(qr)
+                for c in self.rest_cols:
+                    A22[idx, idx] += np.bincount(c, weights=W, minlength=qr)
+                for i, j in self._cross:
+                    ci, cj = self.rest_cols[i], self.rest_cols[j]
+                    oi, oj = self._rest_offsets[i], self._rest_offsets[j]
+                    ni, nj = self._rest_offsets[i + 1] - oi, self._rest_offsets[j + 1] - oj
+                    block = np.bincount(
+                        (ci - oi) * nj + (cj - oj), weights=W, minlength=ni * nj
+                    ).reshape(ni, nj)
+                    A22[oi : oi + ni, oj : oj + nj] += block
+                    A22[oj : oj + nj, oi : oi + ni] += block.T
+            counts = (diag, sums, A22)
+        self._last_counts = (W, counts)
+        return counts
+
     def factor(self, theta: np.ndarray, W: np.ndarray) -> Factor:
         """Factor ``A = Lambda Z' W Z Lambda + I`` for variance parameters ``theta``."""
         theta = np.asarray(theta, dtype=float)
-        b = self.big
-        gb = self.groups[b]
-        n1 = self.n_levels[b]
-        lb = float(theta[b])
-        a1 = lb**2 * np.bincount(gb, weights=W, minlength=n1) + 1.0
+        n1 = self.n_levels[self.big]
+        lb = float(theta[self.big])
+        diag, sums, A22 = self._weighted_counts(W)
+        a1 = lb**2 * diag + 1.0
         if not self.rest:
             return Factor(self, theta, a1)
         qr = self.q_rest
         lr = np.concatenate([np.full(self.n_levels[k], theta[k]) for k in self.rest])
-        sums = np.bincount(
-            self._slot, weights=np.tile(W, len(self.rest)), minlength=len(self._b_rows)
-        )
         bdata = lb * sums * lr[self._b_cols]
         bd = bdata / a1[self._b_rows]
         if self.nested:
-            a2 = lr**2 * np.bincount(self.rest_cols[0], weights=W, minlength=qr) + 1.0
-            diag = a2 - np.bincount(self._b_cols, weights=bdata * bd, minlength=qr)
-            return Factor(self, theta, a1, bdata, bd, ("diagonal", diag))
-        A22 = np.zeros((qr, qr))
-        for c in self.rest_cols:
-            idx = np.arange(qr)
-            A22[idx, idx] += np.bincount(c, weights=W, minlength=qr)
-        for i, j in self._cross:
-            ci, cj = self.rest_cols[i], self.rest_cols[j]
-            oi, oj = self._rest_offsets[i], self._rest_offsets[j]
-            ni, nj = self._rest_offsets[i + 1] - oi, self._rest_offsets[j + 1] - oj
-            block = np.bincount((ci - oi) * nj + (cj - oj), weights=W, minlength=ni * nj).reshape(
-                ni, nj
-            )
-            A22[oi : oi + ni, oj : oj + nj] += block
-            A22[oj : oj + nj, oi : oi + ni] += block.T
-        A22 = lr[:, None] * A22 * lr[None, :]
+            a2 = lr**2 * A22 + 1.0
+            schur = a2 - np.bincount(self._b_cols, weights=bdata * bd, minlength=qr)
+            return Factor(self, theta, a1, bdata, bd, ("diagonal", schur))
+        S = lr[:, None] * A22 * lr[None, :]
+        S[np.diag_indices(qr)] += 1.0
         if self.dense:
             B = np.zeros(n1 * qr)
             B[self._b_keys] = bdata
             B = B.reshape(n1, qr)
             Bd = B / a1[:, None]
-            S = A22 + np.eye(qr) - B.T @ Bd
-            return Factor(self, theta, a1, B, Bd, ("cholesky", linalg.cho_factor(S, lower=True)))
-        # S = A22 + I - B' D^-1 B, summed over pairs of B's entries in the same row
-        p1, p2 = self._pp1, self._pp2
-        cross = np.bincount(
-            self._b_cols[p1] * qr + self._b_cols[p2],
-            weights=bdata[p1] * bd[p2],
-            minlength=qr * qr,
-        ).reshape(qr, qr)
-        S = A22 + np.eye(qr) - cross
-        return Factor(self, theta, a1, bdata, bd, ("cholesky", linalg.cho_factor(S, lower=True)))
+            S -= B.T @ Bd
+            return Factor(self, theta, a1, B, Bd, ("cholesky", _cholesky(S)))
+        # S = A22 + I - B' D^-1 B, as the sparse product (D^-1/2 B)' (D^-1/2 B)
+        t = self._b_template
+        half = sparse.csr_matrix((bdata / np.sqrt(a1[self._b_rows]), t.indices, t.indptr), t.shape)
+        S -= (half.T @ half).toarray()
+        return Factor(self, theta, a1, bdata, bd, ("cholesky", _cholesky(S)))
+
+
+def _cholesky(S: np.ndarray):
+    """The lower Cholesky factor of ``S`` (overwritten), as ``cho_factor`` returns it."""
+    return linalg.cho_factor(S, lower=True, overwrite_a=True, check_finite=False)
 
 
 class Factor:
@@ -240,6 +291,36 @@ class Factor:
         out[perm] = self.solve(r[perm])
         return out
 
+    def inverse_traces(self) -> np.ndarray:
+        """The trace of ``A^-1`` over each factor's levels (theta order of factors)."""
+        s = self.system
+        out = np.zeros(s.n_factors)
+        out[s.big] = np.sum(1.0 / self.a1)
+        if self._chol is None:
+            return out
+        kind, value = self._chol
+        if kind == "diagonal":
+            s_inv = 1.0 / value
+            out[s.big] += float(np.sum(self._Bd**2 * s_inv[s._b_cols]))
+        else:
+            lower = linalg.lapack.dpotri(value[0], lower=1)[0]
+            s_inv = np.diag(lower).copy()
+            # tr(D^-1 B S^-1 B' D^-1) = sum(S^-1 * (D^-1 B)' (D^-1 B)); S^-1 held as its lower half
+            if s.dense:
+                cross = self._Bd.T @ self._Bd
+            else:
+                t = s._b_template
+                bd = sparse.csr_matrix((self._Bd, t.indices, t.indptr), shape=t.shape)
+                cross = (bd.T @ bd).toarray()
+            if s._strict_lower is None:
+                s._strict_lower = np.tri(s.q_rest, k=-1, dtype=bool)
+            off = np.sum(lower * cross, where=s._strict_lower)
+            out[s.big] += float(2.0 * off + np.dot(s_inv, np.diag(cross)))
+        offsets = s._rest_offsets
+        for j, k in enumerate(s.rest):
+            out[k] = float(np.sum(s_inv[offsets[j] : offsets[j + 1]]))
+        return out
+
     def row_entries(self) -> np.ndarray:
         """``G[i, k, l] = (A^-1)[c_k(i), c_l(i)]``: for every row ``i``, the entries of ``A^-1``
         at the row's level of factor ``k`` and of factor ``l`` (theta order of factors)."""
@@ -265,7 +346,7 @@ class Factor:
             quad = np.einsum("ij,ij->i", M, self._Bd)
             M_at = M.ravel()[s._b_keys]
         else:
-            p1, p2 = s._pp1, s._pp2
+            p1, p2 = s.pairs()
             c1, c2 = s._b_cols[p1], s._b_cols[p2]
             Bd = self._Bd
             M_at = np.bincount(p1, weights=Bd[p2] * Sinv[c2, c1], minlength=len(s._b_rows))

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse, special
 
-from alliance_stats.models.intercepts import InterceptSystem
+from alliance_stats.models.intercepts import InterceptSystem, intercept_groups
 from alliance_stats.models.robust import numerical_gradient
 
 #: Log odds ratios beyond this are separation, not data: a bias-reduced fit does not start there
@@ -190,15 +190,8 @@ class InterceptLaplace:
         structs = matrices.random_structures
         if not structs or any(s.n_terms != 1 for s in structs):
             return None
-        Z = sparse.csc_matrix(matrices.Z)
-        groups, start = [], 0
-        for s in structs:
-            block = Z[:, start : start + s.n_levels].tocsr()
-            start += s.n_levels
-            if not (np.all(np.diff(block.indptr) == 1) and np.all(block.data == 1.0)):
-                return None
-            groups.append(block.indices.astype(np.int64))
-        if start != Z.shape[1]:
+        groups = intercept_groups(matrices.Z, [s.n_levels for s in structs])
+        if groups is None:
             return None
         y = np.asarray(matrices.y, dtype=float)
         if link in BINOMIAL_LINKS and np.any((y < 0) | (y > 1)):

@@ -40,6 +40,21 @@ def test_factor_matches_dense_matrices(levels, nested, dense):
     R = rng.normal(size=(system.q, 3))
     np.testing.assert_allclose(f.solve_theta_order(R), np.linalg.solve(A, R), rtol=1e-10)
     Ainv = np.linalg.inv(A)
+    traces = [
+        np.trace(
+            Ainv[system.starts[k] : system.starts[k + 1]][
+                :, system.starts[k] : system.starts[k + 1]
+            ]
+        )
+        for k in range(len(levels))
+    ]
+    np.testing.assert_allclose(f.inverse_traces(), traces, rtol=1e-10)
+    # the same weights object a second time: the cached counts give the same factor
+    assert system.factor(theta, W).logdet == f.logdet
+    W2 = W * 2.0
+    assert system.factor(theta, W2).logdet == pytest.approx(
+        np.linalg.slogdet(np.eye(system.q) + system.dense_zwz(theta, W2))[1], rel=1e-12
+    )
     cols = [system.starts[k] + g for k, g in enumerate(system.groups)]
     G = f.row_entries()
     for k in range(len(levels)):
