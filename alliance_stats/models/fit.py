@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from alliance_stats.errors import InputError, ModelFitError, ModelWarning
 from alliance_stats.models import collinear, robust, separation
@@ -123,7 +123,7 @@ def _check_agq(parsed: ParsedFormula, nagq: int) -> None:
 def _coef_table(
     beta: np.ndarray, se: np.ndarray, names: list[str], link: str | None, conf_level: float
 ) -> pd.DataFrame:
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = special.ndtri(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
     t = pd.DataFrame(
@@ -131,7 +131,7 @@ def _coef_table(
             "estimate": beta,
             "std_error": se,
             "statistic": stat,
-            "p_value": 2 * stats.norm.sf(np.abs(stat)),
+            "p_value": 2 * special.ndtr(-np.abs(stat)),
             "conf_low": beta - z * se,
             "conf_high": beta + z * se,
         },

@@ -139,15 +139,20 @@ def model_frame(
             "into random effects and residual). Check the column, or that the right rows were "
             "selected"
         )
+    n_levels = {}
     for g in parsed.grouping_factors:
-        n = frame[g].nunique()
+        n = n_levels[g] = frame[g].nunique()
         if n < 2:
             raise InputError(
                 f"grouping factor '{g}' has {n} level(s) in the complete rows; a random effect "
                 "needs at least two groups (drop the term or check the data)"
             )
     for term in parsed.random:
-        if len(frame.drop_duplicates(subset=list(term.group_factors))) == len(frame):
+        factors = list(term.group_factors)
+        n = n_levels.get(factors[0]) if len(factors) == 1 else None
+        if n is None:
+            n = len(frame.drop_duplicates(subset=factors))
+        if n == len(frame):
             what = (
                 "the residual variance"
                 if family == "gaussian"

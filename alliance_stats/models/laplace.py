@@ -215,6 +215,10 @@ class InterceptLaplace:
     def evaluate(self, x: np.ndarray, u0: np.ndarray | None = None):
         """Return ``(deviance, u, converged)`` at ``x = (theta, beta)``."""
         x = np.asarray(x, dtype=float)
+        if u0 is None and self._mode is not None and np.array_equal(x, self._mode[0]):
+            # the mode at this very point was found last (optimum checks, random effects and
+            # curvature all start from the optimum)
+            return self._mode[5], self._mode[1], True
         theta, beta = x[: self.n_theta], x[self.n_theta :]
         lam = self.system.lambdas(theta)
         z_times, zt_times = self._products(theta, lam)
@@ -266,7 +270,7 @@ class InterceptLaplace:
         dev = f + F.logdet
         if np.isfinite(dev):
             self.u = u
-            self._mode = (x.copy(), u, eta, (mu, factor, weight), F)
+            self._mode = (x.copy(), u, eta, (mu, factor, weight), F, dev)
         return dev, u, converged
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -300,7 +304,7 @@ class InterceptLaplace:
         theta = x[: self.n_theta]
         system = self.system
         z_times, zt_times = self._products(theta, system.lambdas(theta))
-        _, u, eta, (mu, factor, weight), F = self._mode
+        _, u, eta, (mu, factor, weight), F, _ = self._mode
         w = self.w
         W = w * weight
         r = w * (self.y - mu) * factor
