@@ -126,24 +126,21 @@ def _coef_table(
     z = special.ndtri(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    t = pd.DataFrame(
-        {
-            "estimate": beta,
-            "std_error": se,
-            "statistic": stat,
-            "p_value": 2 * special.ndtr(-np.abs(stat)),
-            "conf_low": beta - z * se,
-            "conf_high": beta + z * se,
-        },
-        index=pd.Index(names, name="term"),
-    )
+    columns = {
+        "estimate": beta,
+        "std_error": se,
+        "statistic": stat,
+        "p_value": 2 * special.ndtr(-np.abs(stat)),
+        "conf_low": beta - z * se,
+        "conf_high": beta + z * se,
+    }
     if link is not None:
         ratio, low, high = RATIO_COLUMNS[link]
         with np.errstate(over="ignore"):  # a runaway estimate (separation) is inf, and noted
-            t[ratio] = np.exp(t["estimate"])
-            t[low] = np.exp(t["conf_low"])
-            t[high] = np.exp(t["conf_high"])
-    return t
+            columns[ratio] = np.exp(beta)
+            columns[low] = np.exp(columns["conf_low"])
+            columns[high] = np.exp(columns["conf_high"])
+    return pd.DataFrame(columns, index=pd.Index(names, name="term"))
 
 
 def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
