@@ -266,7 +266,7 @@ def score(file, example, instruments, items, mapping, missing_codes, out):
 @click.option("--example", is_flag=True, help="Fit on the bundled (simulated) clinic dataset.")
 @click.option(
     "--family",
-    type=click.Choice(["gaussian", "binomial", "poisson"]),  # models.frame.FAMILIES
+    type=click.Choice(["gaussian", "binomial", "poisson", "negative_binomial"]),  # FAMILIES
     default="gaussian",
     show_default=True,
 )

@@ -1,4 +1,4 @@
-# Times lme4 (and glmmTMB for binomial models) on the rows benchmarks/models.py writes, in
+# Times lme4 (glmer.nb for the negative binomial; and glmmTMB for GLMMs) on the rows benchmarks/models.py writes, in
 # the same run as the Python fits (called by benchmarks/models.py --r; not needed by CI).
 #
 #   Rscript benchmarks/lme4_times.R manifest.json out.json
@@ -23,6 +23,8 @@ for (m in manifest) {
   f <- as.formula(m$formula)
   fit <- if (m$family == "gaussian") {
     function() lmer(f, data = d, REML = m$REML)
+  } else if (m$family == "negative_binomial") {
+    function() glmer.nb(f, data = d)
   } else {
     fam <- get(m$family)
     function() glmer(f, data = d, family = fam, nAGQ = m$nAGQ,
@@ -31,7 +33,8 @@ for (m in manifest) {
   times <- vapply(seq_len(m$repeats), function(i) system.time(fit())[["elapsed"]], 0.0)
   res <- list(lme4_s = median(times), lme4_loglik = as.numeric(logLik(fit())))
   if (has_tmb && m$family != "gaussian" && m$nAGQ == 1) {
-    tfit <- function() glmmTMB::glmmTMB(f, data = d, family = get(m$family))
+    tfam <- if (m$family == "negative_binomial") glmmTMB::nbinom2 else get(m$family)
+    tfit <- function() glmmTMB::glmmTMB(f, data = d, family = tfam)
     tt <- vapply(seq_len(m$repeats), function(i) system.time(tfit())[["elapsed"]], 0.0)
     res$glmmTMB_s <- median(tt)
     res$glmmTMB_loglik <- as.numeric(logLik(tfit()))

@@ -187,10 +187,9 @@ def main(argv=None) -> None:
         if fx.get("weights"):
             kw["weights"] = fx["weights"]
         inputs = engine_inputs(fx, data)
-        funs = {
-            "ours": lambda fx=fx, data=data, kw=kw: fit_mixed(fx["formula"], data, **kw),
-            "engine": lambda fx=fx, inputs=inputs: engine_fit(fx, inputs),
-        }
+        funs = {"ours": lambda fx=fx, data=data, kw=kw: fit_mixed(fx["formula"], data, **kw)}
+        if fx["family"] != "negative_binomial":  # (the engine alone does not estimate a size)
+            funs["engine"] = lambda fx=fx, inputs=inputs: engine_fit(fx, inputs)
         if name in STATSMODELS:
             funs["statsmodels"] = lambda name=name, data=data: statsmodels_fit(
                 STATSMODELS[name], data
@@ -204,7 +203,7 @@ def main(argv=None) -> None:
                 model=name,
                 n=res.nobs,
                 ours_s=med["ours"],
-                engine_s=med["engine"],
+                engine_s=med.get("engine", np.nan),
                 statsmodels_s=med.get("statsmodels", np.nan),
                 lme4_rec_s=fx["lme4"].get("time_median_s", np.nan),
                 tmb_rec_s=fx.get("glmmTMB", {}).get("time_median_s", np.nan),

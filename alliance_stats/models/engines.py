@@ -55,6 +55,8 @@ class EngineFit:
     fitted_by: str = "engine"
     #: our own deviance the optimum was found with (:func:`fit_own_laplace`), else None
     objective: Any = field(default=None, repr=False)
+    #: the negative binomial size (lme4's ``glmer.nb`` theta), estimated; None otherwise
+    nb_size: float | None = None
     _vcov: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -221,7 +223,12 @@ def fit_mixedlm(
 
 
 def engine_family(family: str, link: str):
-    """The engine's family object for ``family`` (``"binomial"`` with ``link``, ``"poisson"``)."""
+    """The engine's family object for ``family`` (``"binomial"`` with ``link``, ``"poisson"``,
+    ``"negative_binomial"``: size 1, a placeholder until the size is estimated)."""
+    if family == "negative_binomial":
+        from mixedlm.families.negative_binomial import NegativeBinomial
+
+        return NegativeBinomial(theta=1.0)
     if family == "poisson":
         from mixedlm.families.poisson import Poisson
 
@@ -229,6 +236,93 @@ def engine_family(family: str, link: str):
     from mixedlm.families.binomial import Binomial
 
     return Binomial(link=link)
+
+
+def _own_optimum(own, objectives, x0: np.ndarray, theta_cap: float):
+    """Minimise ``objectives`` in turn (our Laplace deviance ``own``, then quadrature) from
+    ``x0``: ``(x, search)`` at the last one's optimum, or ``None`` where the fixed effects'
+    information is not positive."""
+    from alliance_stats.models import robust
+
+    n_theta = own.n_theta
+    x = x0
+    # Laplace in two stages, the parameters rescaled to unit curvature at the start of each
+    # (the information of the intercept changes several-fold with the variances; the second
+    # only where the first stopped at its cap), then quadrature from the Laplace optimum
+    stages = [(own, 12), (own, None)] + [(q, None) for q in objectives[1:]]
+    converged_early = False
+    for k, (obj, cap) in enumerate(stages):
+        if k == 1 and converged_early:
+            continue
+        scale = own.parameter_scale(x)
+        if scale is None:
+            return None
+        scale[:n_theta] = own.variance_scale(x)
+        bounds = [(0.0, theta_cap * scale[i]) for i in range(n_theta)]
+        bounds += [(None, None)] * (len(x0) - n_theta)
+        search = robust.best_optimum(
+            robust.in_scaled(obj, scale),
+            x * scale,
+            bounds,
+            n_theta,
+            False,
+            gradient=robust.gradient_in_scaled(obj.value_and_gradient, scale),
+            polish_evals=cap,
+        )
+        polish = search.attempts[1]
+        converged_early = cap is not None and polish["evaluations"] < cap and polish["converged"]
+        x = search.x / scale
+    return x, search
+
+
+#: the negative binomial size is searched over exp of this interval (lme4's glmer.nb profiles
+#: the log size too); near its top the model is a Poisson one
+LOG_SIZE_BOUNDS = (-7.0, 12.0)
+
+
+def _negative_binomial_optimum(poisson, x0: np.ndarray, theta_cap: float):
+    """The negative binomial fit: the Laplace deviance minimised at each size (warm-started
+    from the last optimum) and the size chosen by Brent's method on the profile of the full
+    log-likelihood in ``log size``, as lme4's ``glmer.nb`` does. Returns
+    ``(objective, x, search, size)`` at the optimum, or ``None``."""
+    from scipy import optimize
+
+    from alliance_stats.models.laplace import (
+        NegativeBinomial,
+        count_log_likelihood,
+        deviance_residuals,
+    )
+
+    y, w, n_theta = poisson.y, poisson.w, poisson.n_theta
+    zero = np.zeros(len(y))
+    fits: dict[float, tuple] = {}
+    start = [x0]
+
+    def profile(log_size: float) -> float:
+        link = NegativeBinomial(float(np.exp(log_size)))
+        own = poisson.with_link(link)
+        found = _own_optimum(own, [own], start[0], theta_cap)
+        if found is None:
+            return np.inf
+        x, search = found
+        # the next size starts from these estimates, but a variance at 0 is a stationary
+        # point of the deviance (it is even in theta): restart such a one at lme4's 1
+        start[0] = np.r_[np.where(x[:n_theta] > 0.05, x[:n_theta], 1.0), x[n_theta:]]
+        # -2 log L = Laplace deviance (deviance residuals) - 2 x the saturated log-likelihood
+        saturated = count_log_likelihood(y, zero, w, link) + 0.5 * float(
+            np.sum(deviance_residuals(y, zero, w, link))
+        )
+        total = float(search.deviance) - 2.0 * saturated
+        fits[log_size] = (own, x, search, link.size, total)
+        return total
+
+    best = optimize.minimize_scalar(
+        profile, bounds=LOG_SIZE_BOUNDS, method="bounded", options={"xatol": 1e-6}
+    )
+    if not fits or not np.isfinite(best.fun):
+        return None
+    own, x, search, size, _ = min(fits.values(), key=lambda f: f[4])
+    return own, x, search, size
 
 
 def fit_own_laplace(
@@ -257,11 +351,11 @@ def fit_own_laplace(
     (the engine fits it) unless every random term is an intercept ``(1 | g)`` (nested and
     crossed factors included) and the deviance is finite at the start.
     """
+    from mixedlm.families.negative_binomial import NegativeBinomial as NegativeBinomialFamily
     from mixedlm.models.checks import run_model_checks
     from mixedlm.models.glmer import GlmerResult
     from mixedlm.models.glmer_fit import GlmerMod
 
-    from alliance_stats.models import robust
     from alliance_stats.models.laplace import InterceptLaplace
 
     if any(term.expr.strip() != "1" for term in parsed.random):
@@ -280,49 +374,35 @@ def fit_own_laplace(
             matrices, _ = run_model_checks(model.matrices, model.control)
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
-    own = InterceptLaplace.from_mixedlm(matrices, link)
+    own = InterceptLaplace.from_mixedlm(matrices, "log" if family == "negative_binomial" else link)
     if own is None:
         return None
     n_theta = own.n_theta
     x0 = np.r_[np.ones(n_theta), own.glm_start()]
     if not np.isfinite(own(x0)):
         return None
-    objectives = [own]
-    if nagq > 1:
-        from alliance_stats.models.quadrature import InterceptQuadrature
-
-        objectives.append(InterceptQuadrature(own, nagq))
-    x = x0
-    # Laplace in two stages, the parameters rescaled to unit curvature at the start of each
-    # (the information of the intercept changes several-fold with the variances; the second
-    # only where the first stopped at its cap), then quadrature from the Laplace optimum
-    stages = [(own, 12), (own, None)] + [(q, None) for q in objectives[1:]]
-    converged_early = False
-    for k, (obj, cap) in enumerate(stages):
-        if k == 1 and converged_early:
-            continue
-        scale = own.parameter_scale(x)
-        if scale is None:
+    size = None
+    if family == "negative_binomial":
+        found = _negative_binomial_optimum(own, x0, theta_cap)
+        if found is None:
             return None
-        scale[:n_theta] = own.variance_scale(x)
-        bounds = [(0.0, theta_cap * scale[i]) for i in range(n_theta)]
-        bounds += [(None, None)] * (len(x0) - n_theta)
-        search = robust.best_optimum(
-            robust.in_scaled(obj, scale),
-            x * scale,
-            bounds,
-            n_theta,
-            False,
-            gradient=robust.gradient_in_scaled(obj.value_and_gradient, scale),
-            polish_evals=cap,
-        )
-        polish = search.attempts[1]
-        converged_early = cap is not None and polish["evaluations"] < cap and polish["converged"]
-        x = search.x / scale
+        own, x, search, size = found
+        engine_fam = NegativeBinomialFamily(theta=size)
+    else:
+        objectives = [own]
+        if nagq > 1:
+            from alliance_stats.models.quadrature import InterceptQuadrature
+
+            objectives.append(InterceptQuadrature(own, nagq))
+        found = _own_optimum(own, objectives, x0, theta_cap)
+        if found is None:
+            return None
+        x, search = found
+        engine_fam = model.family
     raw = GlmerResult(
         formula=model.formula,
         matrices=matrices,
-        family=model.family,
+        family=engine_fam,
         theta=np.asarray(x[:n_theta], dtype=float).copy(),
         beta=np.asarray(x[n_theta:], dtype=float).copy(),
         u=np.asarray(own.random_effects(x), dtype=float),
@@ -340,6 +420,9 @@ def fit_own_laplace(
     ef = translate(raw, parsed, "binomial", factor_levels, msgs)
     ef.fitted_by = "own"
     ef.objective = own
+    if size is not None:  # the size is estimated too (lme4's glmer.nb counts it)
+        ef.n_par += 1
+        ef.nb_size = size
     if "rank deficient" in printed.getvalue():
         X, names = full_design(parsed, data, "binomial", factor_levels)
         ef.full_design = (X, names)

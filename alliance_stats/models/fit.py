@@ -55,9 +55,10 @@ def _check_args(family, REML, nagq, engine, conf_level, se, bias_reduction, link
         raise InputError(f"conf_level must be a float in [0.5, 1), got {conf_level!r}")
     if se not in SE_METHODS:
         raise InputError(f"se must be one of {SE_METHODS}, got {se!r}")
-    if family == "poisson" and link not in ("logit", "log"):  # logit: the argument's default
-        raise InputError(f"family='poisson' has the log link only, got link={link!r}")
-    if family != "poisson" and link not in BINOMIAL_LINKS:
+    counts = family in ("poisson", "negative_binomial")
+    if counts and link not in ("logit", "log"):  # logit: the argument's default
+        raise InputError(f"family={family!r} has the log link only, got link={link!r}")
+    if not counts and link not in BINOMIAL_LINKS:
         raise InputError(f"link must be one of {BINOMIAL_LINKS}, got {link!r}")
     if link not in ("logit", "log") and family != "binomial":
         raise InputError(f"link={link!r} applies to family='binomial' only")
@@ -262,7 +263,10 @@ def _with_optimum(ef, raw, x, n_theta, objective, parsed, factor_levels) -> Engi
         deviance=float(dev),
         converged=True,
     )
-    return translate(raw, parsed, "binomial", factor_levels, ef.messages)
+    moved = translate(raw, parsed, "binomial", factor_levels, ef.messages)
+    if ef.nb_size is not None:  # the negative binomial size, estimated, stays
+        moved.nb_size, moved.n_par = ef.nb_size, moved.n_par + 1
+    return moved
 
 
 def _binomial_checks(
@@ -590,10 +594,13 @@ def fit_mixed(
         predictor; a binomial outcome may be ``cbind(successes, failures)``.
     data : pandas.DataFrame
         Rows with a missing value in any formula variable are dropped (said in ``notes``).
-    family : {"gaussian", "binomial", "poisson"}
+    family : {"gaussian", "binomial", "poisson", "negative_binomial"}
         ``binomial`` needs a 0/1 or True/False outcome (logit link unless ``link`` says), or
         proportions with ``weights``; ``poisson`` a count outcome (log link; ``offset()`` in
-        the formula, e.g. ``offset(log(utterances))``, for counts over varying exposure).
+        the formula, e.g. ``offset(log(utterances))``, for counts over varying exposure);
+        ``negative_binomial`` a count outcome with extra-Poisson variation (log link,
+        variance ``mu + mu^2 / size``, the size estimated as lme4's ``glmer.nb`` does;
+        random intercepts only).
     REML : bool, optional
         Gaussian only: REML (the default, as lme4's) or maximum likelihood (for comparing fixed
         effects with :func:`compare`). Binomial models are always ML.
@@ -703,8 +710,16 @@ def fit_mixed(
     t0 = time.perf_counter()
 
     offset = expanded.offset
-    if family == "poisson":
+    if family in ("poisson", "negative_binomial"):
         link = "log"
+    if family == "negative_binomial" and (
+        optimizer or any(t.expr.strip() != "1" for t in parsed.random)
+    ):
+        raise InputError(
+            "family='negative_binomial' is fitted with random intercepts only ((1 | g), nested "
+            "or crossed) and its own optimiser (no optimizer=): for a random slope, fit "
+            "family='poisson' with an observation-level intercept (1 | row id) instead"
+        )
     if family == "gaussian":
         own_first = not optimizer and prior is None
     else:
@@ -717,6 +732,12 @@ def fit_mixed(
         elif own_first:
             fitted = fit_own_laplace(
                 p, frame, factor_levels, link, THETA_CAP, int(nagq), prior, offset, family
+            )
+        if fitted is None and family == "negative_binomial":
+            raise ModelFitError(
+                f"the negative binomial model '{p.text}' could not be fitted: the Laplace "
+                "deviance is not finite at the start (check for huge counts or a predictor "
+                "that separates zero counts)"
             )
         return fitted or fit_mixedlm(
             p, frame, family, bool(REML), int(nagq), factor_levels, optimizer, link, prior, offset
@@ -828,4 +849,5 @@ def fit_mixed(
         _grouping=parsed.grouping_factors,
         bias_reduction=bool(bias_reduction),
         link=link if binomial else "identity",
+        nb_size=ef.nb_size,
     )

@@ -20,7 +20,7 @@ import pandas as pd
 from alliance_stats.errors import InputError
 from alliance_stats.models.formula import ParsedFormula, check_columns
 
-FAMILIES = ("gaussian", "binomial", "poisson")
+FAMILIES = ("gaussian", "binomial", "poisson", "negative_binomial")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def model_frame(
         raise InputError("no row has every formula variable present; check missing values")
     y = frame[parsed.response]
     coding = None
-    if family == "poisson":
+    if family in ("poisson", "negative_binomial"):
         bad = (
             np.ones(len(y), dtype=bool)
             if parsed.response in factor_levels
@@ -98,7 +98,7 @@ def model_frame(
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"family='poisson' needs a count outcome (0, 1, 2, ...); '{parsed.response}' "
+                f"family={family!r} needs a count outcome (0, 1, 2, ...); '{parsed.response}' "
                 f"is {y.iloc[row]!r} in model row {row}"
             )
     elif family == "binomial" and proportions:

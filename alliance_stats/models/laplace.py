@@ -42,6 +42,9 @@ True
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import sparse, special
 
@@ -59,11 +62,55 @@ def _log_expit(eta: np.ndarray) -> np.ndarray:
     return np.minimum(eta, 0.0) - np.log1p(np.exp(-np.abs(eta)))
 
 
-#: Links of binomial models, and all links of :class:`InterceptLaplace` (``"log"``: Poisson)
+#: Links of binomial models, and all links of :class:`InterceptLaplace` (``"log"``: Poisson;
+#: a :class:`NegativeBinomial` for the negative binomial family)
 BINOMIAL_LINKS = ("logit", "cloglog")
 LINKS = (*BINOMIAL_LINKS, "log")
 #: canonical links: the observed information equals the working weights
 CANONICAL = ("logit", "log")
+
+
+@dataclass(frozen=True)
+class NegativeBinomial:
+    """The negative binomial family's log link with a fixed ``size`` (lme4's and MASS's
+    ``theta``; variance ``mu + mu^2 / size``), passed where the other families pass a link
+    name. The log link is not canonical here: Newton steps use the observed information.
+
+    Examples
+    --------
+    >>> mu, factor, weight = working_parts(np.array([0.0]), NegativeBinomial(2.0))
+    >>> float(mu[0]), round(float(factor[0]), 4), round(float(weight[0]), 4)
+    (1.0, 0.6667, 0.6667)
+    """
+
+    size: float
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.size) and self.size > 0):
+            raise ValueError(f"size must be positive and finite, got {self.size!r}")
+
+
+def _is_negbin(link) -> bool:
+    return isinstance(link, NegativeBinomial)
+
+
+def count_log_likelihood(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link) -> float:
+    """The full log-likelihood of counts (Poisson for ``"log"``, else negative binomial),
+    constants included (what lme4's ``logLik`` sums, through the family's ``aic``)."""
+    if link == "log":
+        return float(
+            np.sum(w * (y * eta - np.exp(np.minimum(eta, 700.0)) - special.gammaln(y + 1)))
+        )
+    k = link.size
+    log_mk = np.logaddexp(eta, np.log(k))  # log(mu + k)
+    ll = (
+        special.gammaln(y + k)
+        - special.gammaln(k)
+        - special.gammaln(y + 1)
+        + k * (np.log(k) - log_mk)
+        + y * (eta - log_mk)
+    )
+    return float(np.sum(w * ll))
 
 
 def _log_means(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +125,10 @@ def working_parts(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, n
     """``mu``, the score factor ``mu' / V(mu)`` (the log-likelihood's derivative in ``eta`` is
     ``w (y - mu)`` times it) and the working weight ``mu'^2 / V(mu)``; ``V(mu) = mu (1 - mu)``
     (binomial) or ``mu`` (Poisson, ``link="log"``)."""
+    if _is_negbin(link):
+        mu = np.exp(np.minimum(eta, 700.0))
+        factor = link.size / (mu + link.size)
+        return mu, factor, mu * factor
     if link == "log":
         mu = np.exp(np.minimum(eta, 700.0))
         return mu, np.ones_like(mu), mu
@@ -92,6 +143,8 @@ def working_parts(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, n
 
 def weight_slope(eta, link, mu, factor, weight) -> np.ndarray:
     """Derivative of the working weight ``mu'^2 / V(mu)`` in ``eta``."""
+    if _is_negbin(link):  # d/deta k mu / (mu + k) = k^2 mu / (mu + k)^2
+        return weight * factor
     if link == "log":
         return weight
     if link == "logit":
@@ -100,9 +153,12 @@ def weight_slope(eta, link, mu, factor, weight) -> np.ndarray:
     return weight * (2.0 - e - (1.0 - mu) * factor)
 
 
-def observed_weights(y, eta, mu, factor) -> np.ndarray:
-    """``-d/deta`` of the cloglog score factor ``(y - mu) mu' / (mu (1 - mu))`` (the
-    observed information per row; the logit link's equals its working weight)."""
+def observed_weights(y, eta, mu, factor, link="cloglog") -> np.ndarray:
+    """``-d/deta`` of the score ``(y - mu) mu' / V(mu)`` (the observed information per row)
+    for the non-canonical links: cloglog, and the negative binomial's log link
+    (``(y + k) k mu / (mu + k)^2``); the canonical links' equals their working weight."""
+    if _is_negbin(link):
+        return (y + link.size) * factor * mu / (mu + link.size)
     e = np.exp(np.minimum(eta, 700.0))
     return (1.0 - y) * e + y * (1.0 - mu) * factor * (factor - 1.0)
 
@@ -119,6 +175,10 @@ def deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str = "logit")
 def deviance_residuals(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str) -> np.ndarray:
     """Deviance residuals (squared) elementwise, binomial or Poisson (``link="log"``), stable
     for large ``|eta|``; ``y``, ``eta`` and ``w`` broadcast (rows x quadrature points)."""
+    if _is_negbin(link):
+        k = link.size
+        log_mk = np.logaddexp(eta, np.log(k))  # log(mu + k), stable
+        return 2.0 * w * (special.xlogy(y, y) - y * eta - (y + k) * (np.log(y + k) - log_mk))
     if link == "log":
         return 2.0 * w * (special.xlogy(y, y) - y * eta - y + np.exp(np.minimum(eta, 700.0)))
     log_mu, log_1mu = _log_means(eta, link)
@@ -156,7 +216,7 @@ class InterceptLaplace:
         maxiter: int = 200,
         link: str = "logit",
     ) -> None:
-        if link not in LINKS:
+        if link not in LINKS and not _is_negbin(link):
             raise ValueError(f"link must be one of {LINKS}, got {link!r}")
         self.link = link
         self.y = np.asarray(y, dtype=float)
@@ -202,6 +262,16 @@ class InterceptLaplace:
         except ValueError:
             return None
 
+    def with_link(self, link) -> InterceptLaplace:
+        """The same model with another link (a negative binomial size, say), sharing the
+        data and the factored structure; the last conditional mode is its first start."""
+        other = copy.copy(self)
+        other.link = link
+        other._sign = None
+        other.u = self.u.copy()
+        other._mode = other._last_gradient = None
+        return other
+
     def _products(self, theta: np.ndarray, lam: np.ndarray):
         """Functions ``u -> Z Lambda u`` and ``v -> Lambda Z' v`` (vectors, by indexing)."""
         system = self.system
@@ -241,7 +311,7 @@ class InterceptLaplace:
             mu, factor, weight = working_parts(eta, link)
             W = w * weight
             # Newton steps: the observed information (the working weights for the logit link)
-            W_step = W if link in CANONICAL else w * observed_weights(y, eta, mu, factor)
+            W_step = W if link in CANONICAL else w * observed_weights(y, eta, mu, factor, link)
             F = self.system.factor(theta, W_step)
             step = F.solve_theta_order(zt_times(w * (y - mu) * factor) - u)
             if np.max(np.abs(step), initial=0.0) < self.tol:
@@ -318,7 +388,7 @@ class InterceptLaplace:
         if self.link in CANONICAL:
             W_obs, F_obs = W, F
         else:
-            W_obs = w * observed_weights(self.y, eta, mu, factor)
+            W_obs = w * observed_weights(self.y, eta, mu, factor, self.link)
             F_obs = system.factor(theta, W_obs)
         s = F_obs.solve_theta_order(zt_times(v))
         t = v - W_obs * z_times(s)

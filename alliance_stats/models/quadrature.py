@@ -130,7 +130,9 @@ class InterceptQuadrature:
         eta_mode, mu_mode, factor_m, weight_m = mode
         W = w * weight_m
         r_mode = w * (y - mu_mode) * factor_m
-        W_obs = W if link in CANONICAL else w * observed_weights(y, eta_mode, mu_mode, factor_m)
+        W_obs = (
+            W if link in CANONICAL else w * observed_weights(y, eta_mode, mu_mode, factor_m, link)
+        )
         W_slope = w * weight_slope(eta_mode, link, mu_mode, factor_m, weight_m)
         a_obs = 1.0 + theta**2 * np.bincount(g, weights=W_obs, minlength=m)
         ztr = np.bincount(g, weights=r_mode, minlength=m)

@@ -66,7 +66,11 @@ class MixedResult:
     bias_reduction : bool
         The fixed effects are Firth-type bias-reduced (``fit_mixed(bias_reduction=True)``).
     link : str
-        ``"identity"`` (gaussian), ``"logit"`` or ``"cloglog"`` (binomial), ``"log"`` (poisson).
+        ``"identity"`` (gaussian), ``"logit"`` or ``"cloglog"`` (binomial), ``"log"`` (poisson,
+        negative binomial).
+    nb_size : float or None
+        The negative binomial size (lme4's ``getME(m, "glmer.nb.theta")``; the variance is
+        ``mu + mu^2 / size``), estimated by maximum likelihood; ``None`` for other families.
     """
 
     formula: str
@@ -93,6 +97,7 @@ class MixedResult:
     fit_seconds: float = field(default=float("nan"), repr=False)
     bias_reduction: bool = False
     link: str = "logit"
+    nb_size: float | None = None
     _raw: Any = field(default=None, repr=False, compare=False)
     _frame: Any = field(default=None, repr=False, compare=False)
     _factor_levels: dict = field(default_factory=dict, repr=False, compare=False)
@@ -150,6 +155,10 @@ class MixedResult:
     def _kind(self) -> str:
         if self.family == "gaussian":
             return "Linear"
+        if self.family == "poisson":
+            return "Poisson (log link)"
+        if self.family == "negative_binomial":
+            return "Negative binomial (log link)"
         return "Logistic" if self.link == "logit" else "Binomial (cloglog link)"
 
     def _fixed_table(self) -> pd.DataFrame:
@@ -176,6 +185,11 @@ class MixedResult:
         lines.append(
             f"logLik {self.loglik:.{digits}f}  AIC {self.aic:.{digits}f}  BIC {self.bic:.{digits}f}"
         )
+        if self.nb_size is not None:
+            lines.append(
+                f"Negative binomial size {self.nb_size:.{digits + 1}g} (glmer.nb's theta; "
+                "variance mu + mu^2 / size)"
+            )
         lines.append("")
         lines.append(f"Fixed effects (Wald {self.conf_level:.0%} CI; SEs: {self.se_method}):")
         with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -251,10 +265,11 @@ class MixedResult:
     def _residual_variance(self) -> float:
         if self.family == "gaussian":
             return float(self.varcorr.loc[self.varcorr["grp"] == "Residual", "vcov"].iloc[0])
-        if self.family == "poisson":
+        if self.family in ("poisson", "negative_binomial"):
             raise InputError(
-                "icc() is not defined for a Poisson model without a choice of the mean count "
-                "(the level-1 variance depends on it); report the variances (varcorr) instead"
+                f"icc() is not defined for a {self._kind.split(' (')[0]} model without a "
+                "choice of the mean count (the level-1 variance depends on it); report the "
+                "variances (varcorr) instead"
             )
         return float(np.pi**2 / 6 if self.link == "cloglog" else np.pi**2 / 3)
 

@@ -9,7 +9,12 @@ import pytest
 
 from alliance_stats.models import robust
 from alliance_stats.models.intercepts import InterceptSystem
-from alliance_stats.models.laplace import InterceptLaplace
+from alliance_stats.models.laplace import (
+    InterceptLaplace,
+    NegativeBinomial,
+    count_log_likelihood,
+    deviance_residuals,
+)
 
 
 def _groups(rng, n, levels, nested=False):
@@ -76,7 +81,12 @@ def _laplace(levels, link, rng, proportions=False, nested=False):
     X = np.c_[np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)]
     eta = -0.8 + 0.5 * X[:, 1] + sum(rng.normal(size=k)[g] for g, k in zip(groups, levels))
     p = 1 / (1 + np.exp(-eta))
-    if link == "log":  # Poisson counts
+    if link == "negbin":  # negative binomial counts, size 1.5
+        link = NegativeBinomial(1.5)
+        mu = np.exp(eta)
+        y = rng.negative_binomial(1.5, 1.5 / (1.5 + mu)).astype(float)
+        w = np.full(n, 2.0) if proportions else None
+    elif link == "log":  # Poisson counts
         y, w = rng.poisson(np.exp(eta)).astype(float), (np.full(n, 2.0) if proportions else None)
     elif proportions:
         y, w = rng.binomial(4, p) / 4, np.full(n, 4.0)
@@ -93,7 +103,7 @@ def _richardson(f, x, i, h=1e-3):
     return (4 * d2 - d1) / 3
 
 
-@pytest.mark.parametrize("link", ["logit", "cloglog", "log"])
+@pytest.mark.parametrize("link", ["logit", "cloglog", "log", "negbin"])
 @pytest.mark.parametrize(
     "levels,proportions,nested,theta",
     [
@@ -143,3 +153,29 @@ def test_quadrature_gradient_equals_central_differences(link, nagq, proportions)
     assert dev == pytest.approx(q(x), abs=1e-9)
     numeric = np.array([_richardson(q, x, i) for i in range(len(x))])
     np.testing.assert_allclose(grad, numeric, atol=1e-6 * (1 + np.abs(numeric).max()))
+
+
+def test_negative_binomial_likelihood_pieces():
+    """The negative binomial log-likelihood against scipy's pmf, its deviance residuals
+    against the saturated model, and a model with another size sharing the structure."""
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    y = rng.negative_binomial(2.0, 0.3, 50).astype(float)
+    eta = rng.normal(1.0, 0.5, 50)
+    w = np.ones(50)
+    link = NegativeBinomial(2.0)
+    mu = np.exp(eta)
+    direct = stats.nbinom.logpmf(y, 2.0, 2.0 / (2.0 + mu)).sum()
+    assert count_log_likelihood(y, eta, w, link) == pytest.approx(direct, rel=1e-12)
+    saturated = stats.nbinom.logpmf(y, 2.0, 2.0 / (2.0 + y)).sum()
+    assert np.sum(deviance_residuals(y, eta, w, link)) == pytest.approx(
+        2 * (saturated - direct), rel=1e-10
+    )
+    with pytest.raises(ValueError, match="size"):
+        NegativeBinomial(0.0)
+    obj = _laplace([20], "log", rng)
+    other = obj.with_link(NegativeBinomial(3.0))
+    x = np.r_[0.5, -0.7, 0.4, 0.1]
+    assert other.system is obj.system and other(x) != obj(x)
+    assert obj.with_link("log")(x) == pytest.approx(obj(x), abs=1e-9)
