@@ -847,6 +847,8 @@ def fit_mixed(
         _frame=frame,
         _factor_levels=factor_levels,
         _grouping=parsed.grouping_factors,
+        _recipes=expanded.recipes,
+        _derived=tuple(c for c in frame.columns if c not in mf.data.columns),
         bias_reduction=bool(bias_reduction),
         link=link if binomial else "identity",
         nb_size=ef.nb_size,

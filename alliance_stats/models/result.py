@@ -102,6 +102,10 @@ class MixedResult:
     _frame: Any = field(default=None, repr=False, compare=False)
     _factor_levels: dict = field(default_factory=dict, repr=False, compare=False)
     _grouping: tuple = field(default=(), repr=False, compare=False)
+    #: functions making the function-call columns (``I(age^2)``, ``poly(age, 2)1``) for new
+    #: rows, and the names of those columns
+    _recipes: tuple = field(default=(), repr=False, compare=False)
+    _derived: tuple = field(default=(), repr=False, compare=False)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -477,9 +481,16 @@ class MixedResult:
             raise InputError("newdata must be a pandas DataFrame")
         d = newdata.copy()
         needed = [c for c in self._frame.columns if c != self._frame.columns[0]]
-        missing = [c for c in needed if c not in d.columns and c not in self._grouping]
+        missing = [
+            c
+            for c in needed
+            if c not in d.columns and c not in self._grouping and c not in self._derived
+        ]
         if missing:
             raise InputError(f"newdata lacks the column(s) {missing} used by the model")
+        for recipe in self._recipes:  # I(), factor(), poly(), scale() ... on the new rows
+            for c, values in recipe(d).items():
+                d[c] = values
         for c in needed:
             if c not in d.columns:
                 d[c] = "__new_level__"

@@ -52,6 +52,9 @@ class Expanded:
     factor_levels: dict[str, list[str]]
     #: the sum of the ``offset()`` terms (``None``: none)
     offset: np.ndarray | None = None
+    #: functions ``newdata -> {column: values}`` that make the call columns for new rows,
+    #: with the model rows' centre, scale and polynomial basis (as R's ``predict`` does)
+    recipes: tuple = ()
 
 
 def deparse(expr: str) -> str:
@@ -177,18 +180,21 @@ def _factor_of(arg: str, data: pd.DataFrame, levels_known: dict, formula: str):
     return _level_text(values)
 
 
-def _orthogonal_poly(x: np.ndarray, degree: int) -> np.ndarray:
-    """R's ``poly(x, degree)``: orthonormal polynomial columns (as R's QR construction)."""
-    centred = x - x.mean()
-    X = np.vander(centred, degree + 1, increasing=True)
+def _orthogonal_poly(x: np.ndarray, degree: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """R's ``poly(x, degree)``: orthonormal polynomial columns (as R's QR construction), the
+    centre and the matrix ``T`` with ``columns = vander(x - centre) @ T`` (new values of
+    ``x`` go through the same ``T``, as R's ``predict`` of a ``poly`` term)."""
+    centre = float(x.mean())
+    X = np.vander(x - centre, degree + 1, increasing=True)
     Q, R = np.linalg.qr(X)
-    Z = Q * np.diag(R)
-    Z /= np.sqrt(np.sum(Z**2, axis=0))
-    return Z[:, 1:]
+    norms = np.sqrt(np.sum((Q * np.diag(R)) ** 2, axis=0))
+    T = np.linalg.solve(R, np.diag(np.diag(R) / norms))[:, 1:]
+    return X @ T, centre, T
 
 
 def _evaluate(call: str, data: pd.DataFrame, levels_known: dict, formula: str):
-    """``(columns {name: values}, levels {name: levels})`` of one call."""
+    """``(columns {name: values}, levels {name: levels}, recipe)`` of one call; ``recipe``
+    makes the same columns for new rows (the model rows' statistics kept)."""
     name = call[: call.index("(")].strip()
     args = _args(call)
     label = deparse(call)
@@ -212,8 +218,15 @@ def _evaluate(call: str, data: pd.DataFrame, levels_known: dict, formula: str):
                 raise InputError(
                     f"formula {formula!r}: {label} of a constant has no spread to scale by"
                 )
-            v = (v - v.mean()) / sd
-        return {label: v}, {}
+            centre = v.mean()
+            v = (v - centre) / sd
+            arg = args[0]
+            return (
+                {label: v},
+                {},
+                lambda nd: {label: (_numeric(arg, nd, formula) - centre) / sd},
+            )
+        return {label: v}, {}, lambda nd: _evaluate(call, nd, levels_known, formula)[0]
     if name == "poly":
         try:
             degree = int(args[1]) if len(args) == 2 else None
@@ -226,8 +239,14 @@ def _evaluate(call: str, data: pd.DataFrame, levels_known: dict, formula: str):
             raise InputError(
                 f"formula {formula!r}: {label} needs more than {degree} distinct values"
             )
-        Z = _orthogonal_poly(x, degree)
-        return {f"{label}{k + 1}": Z[:, k] for k in range(degree)}, {}
+        Z, centre, T = _orthogonal_poly(x, degree)
+        names = [f"{label}{k + 1}" for k in range(degree)]
+
+        def poly_recipe(nd):
+            new = np.vander(_numeric(args[0], nd, formula) - centre, degree + 1, increasing=True)
+            return dict(zip(names, (new @ T).T))
+
+        return dict(zip(names, Z.T)), {}, poly_recipe
     values, levels = _factor_of(args[0], data, levels_known, formula)
     if name == "relevel":
         ref = dict(a.split("=", 1) for a in args[1:] if "=" in a)
@@ -241,7 +260,12 @@ def _evaluate(call: str, data: pd.DataFrame, levels_known: dict, formula: str):
             )
         levels = [ref["ref"]] + [lv for lv in levels if lv != ref["ref"]]
     cat = pd.Categorical(values.to_numpy(dtype=object), categories=levels)
-    return {label: cat}, {label: levels}
+    known = dict(levels_known)
+
+    def factor_recipe(nd):
+        return {label: _factor_of(args[0], nd, known, formula)[0].to_numpy(dtype=object)}
+
+    return {label: cat}, {label: levels}, factor_recipe
 
 
 def expand_terms(
@@ -271,6 +295,7 @@ def expand_terms(
                 f"formula {parsed.text!r}: the random-effect term ({term.expr} | {term.group}) "
                 "uses a function call; add the transformed column to the data and use its name"
             )
+    _check_factor_interactions(parsed, factor_levels)
     calls = _calls(parsed.fixed)
     if not calls:
         return Expanded(parsed, data, factor_levels)
@@ -289,8 +314,10 @@ def expand_terms(
         terms.remove(term)
         calls.remove(term)
     fixed = " + ".join(terms) if terms else "1"
+    recipes = []
     for call in dict.fromkeys(calls):
-        columns, new_levels = _evaluate(call, data, levels, parsed.text)
+        columns, new_levels, recipe = _evaluate(call, data, levels, parsed.text)
+        recipes.append(recipe)
         if len(columns) > 1 and call not in terms:
             raise InputError(
                 f"formula {parsed.text!r}: {deparse(call)} can only stand as a term of its own "
@@ -304,7 +331,51 @@ def expand_terms(
         f"({t.expr} {'|' if t.correlated else '||'} {t.group})" for t in parsed.random
     )
     text = f"{parsed.text.split('~', 1)[0].strip()} ~ {fixed} + {bars}"
-    return Expanded(dataclasses.replace(parsed, text=text, fixed=fixed), data, levels, offset)
+    return Expanded(
+        dataclasses.replace(parsed, text=text, fixed=fixed), data, levels, offset, tuple(recipes)
+    )
+
+
+def _check_factor_interactions(parsed: ParsedFormula, factor_levels: dict) -> None:
+    """Refuse an interaction in which R would code a factor by an indicator per level.
+
+    R's rule: a factor ``f`` in a term ``f:m`` is coded by contrasts when the term ``m`` (or,
+    for ``m`` empty, the intercept) is in the formula, else by one indicator per level
+    (``0 + a:b``, ``a:x`` without ``x``, ``a + a:x``). The engine always codes factors in
+    interactions by contrasts, so those formulas would fit a different model.
+    """
+    fixed = re.sub(r"-\s*1\b", "+ 0", parsed.fixed)
+    terms = [t.strip() for t in fixed.split("+") if t.strip()]
+    intercept = "0" not in terms
+    present: set[frozenset] = set()
+    for t in terms:
+        parts = [p.strip() for p in re.split(r"[*:]", t)]
+        if "*" in t:  # a*b*c: every main effect and interaction of them
+            n = len(parts)
+            for mask in range(1, 2**n):
+                present.add(frozenset(parts[i] for i in range(n) if mask >> i & 1))
+        else:
+            present.add(frozenset(parts))
+    for t in terms:
+        if ":" not in t or "*" in t or "(" in t:  # (calls in interactions: refused later)
+            continue
+        parts = [p.strip() for p in t.split(":")]
+        for f in (p for p in parts if p in factor_levels):
+            margin = frozenset(parts) - {f}
+            if intercept if not margin else margin in present:
+                continue
+            where = " and ".join(sorted(margin)) if margin else "the intercept"
+            combined = "_".join(parts)
+            raise InputError(
+                f"formula {parsed.text!r}: in the term {t}, lme4 codes the factor {f} by one "
+                f"indicator per level ({where} is not in the formula on its own), which this "
+                "engine would not: it would fit a different model. Write "
+                f"{' * '.join(parts)} (all main effects and the interaction; the same model "
+                f"reparametrised when that is what you meant), or make the combination one "
+                f"column (df['{combined}'] = "
+                + " + ':' + ".join(f"df['{p}'].astype(str)" for p in parts)
+                + f") and write 0 + {combined}"
+            )
 
 
 def _offset_value(expr: str, data: pd.DataFrame, formula: str) -> np.ndarray:

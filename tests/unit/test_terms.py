@@ -185,3 +185,66 @@ def test_dependent_function_call_term_dropped_as_lme4_drops_it(rows):
     assert list(res.coefficients.index) == ["(Intercept)", "age"]
     note = next(n for n in res.notes if "linearly dependent" in n)
     assert "dropped: I(age * 2)" in note and "engine dropped" not in note
+
+
+def _factors_data():
+    from alliance_stats.models.testing import sleepstudy
+
+    d = sleepstudy()
+    rng = np.random.default_rng(1)
+    d["a"] = np.where(rng.random(len(d)) < 0.5, "x", "y")
+    d["b"] = np.where(rng.random(len(d)) < 0.5, "p", "q")
+    return d
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "Reaction ~ I(Days^2) + factor(a) + (1 | Subject)",
+        "Reaction ~ poly(Days, 2) + (1 | Subject)",
+        "Reaction ~ scale(Days) + log(Days + 1) + (1 | Subject)",
+        'Reaction ~ relevel(a, ref = "y") + (1 | Subject)',
+    ],
+)
+def test_predict_newdata_rebuilds_function_call_columns(formula):
+    """New rows get the call columns from the model rows' centre, scale and polynomial
+    basis (R's predict): predictions on a subset equal the fitted model's at those rows."""
+    from alliance_stats.models import fit_mixed
+
+    d = _factors_data()
+    res = fit_mixed(formula, d)
+    subset = d[d["Days"] >= 6].copy()  # another mean and spread than the model rows
+    fitted = res.predict()
+    np.testing.assert_allclose(res.predict(subset), fitted[subset.index], rtol=1e-10)
+    population = res.predict(subset.drop(columns="Subject"), re_form="~0")
+    assert population.notna().all()
+
+
+@pytest.mark.parametrize(
+    "formula,codes",
+    [
+        ("Reaction ~ 0 + a:b + (1 | Subject)", "a"),
+        ("Reaction ~ a + a:b + (1 | Subject)", "a"),
+        ("Reaction ~ a:Days + (1 | Subject)", "a"),
+    ],
+)
+def test_interactions_lme4_codes_by_indicators_are_refused(formula, codes):
+    from alliance_stats.models import fit_mixed
+
+    with pytest.raises(InputError, match=f"codes the factor {codes} by one indicator") as err:
+        fit_mixed(formula, _factors_data())
+    assert " * " in str(err.value) and "0 + " in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "formula,names",
+    [
+        ("Reaction ~ a*b + (1 | Subject)", ["(Intercept)", "ay", "bq", "ay:bq"]),
+        ("Reaction ~ Days + a:Days + (1 | Subject)", ["(Intercept)", "Days", "ay:Days"]),
+        ("Reaction ~ Days - 1 + a:Days + (1 | Subject)", ["Days", "ay:Days"]),
+    ],
+)
+def test_interactions_coded_by_contrasts_fit(formula, names):
+    from alliance_stats.models import fit_mixed
+
+    assert list(fit_mixed(formula, _factors_data()).coefficients.index) == names
