@@ -848,6 +848,7 @@ def fit_mixed(
         _factor_levels=factor_levels,
         _grouping=parsed.grouping_factors,
         _recipes=expanded.recipes,
+        _weights=prior,
         _derived=tuple(c for c in frame.columns if c not in mf.data.columns),
         bias_reduction=bool(bias_reduction),
         link=link if binomial else "identity",

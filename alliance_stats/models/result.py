@@ -106,6 +106,8 @@ class MixedResult:
     #: rows, and the names of those columns
     _recipes: tuple = field(default=(), repr=False, compare=False)
     _derived: tuple = field(default=(), repr=False, compare=False)
+    #: the prior weights of the model rows (None: none), for refits such as bootstrap()
+    _weights: Any = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -444,6 +446,21 @@ class MixedResult:
         if not frames:
             return pd.DataFrame({c: [] for c in RANEF_COLUMNS})
         return pd.concat(frames, ignore_index=True)[list(RANEF_COLUMNS)]
+
+    def bootstrap(self, n_boot: int = 1000, seed=None, n_jobs: int = 1, conf_level=None):
+        """Parametric bootstrap percentile intervals of the fixed effects, SDs, correlations
+        and ICCs (:func:`alliance_stats.models.bootstrap.bootstrap`; lme4's
+        ``confint(m, method = "boot")``).
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> fitted_example().bootstrap(n_boot=20, seed=1).n_boot
+        20
+        """
+        from alliance_stats.models.bootstrap import bootstrap
+
+        return bootstrap(self, n_boot=n_boot, seed=seed, n_jobs=n_jobs, conf_level=conf_level)
 
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form: str | None = None, type="response"
