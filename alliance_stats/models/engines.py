@@ -116,7 +116,7 @@ def lme4_names(names: list[str], factor_levels: dict[str, list[str]]) -> list[st
     return [lme4_term_name(n, factor_levels, full) for n in names]
 
 
-def _group_name(engine_name: str, parsed: ParsedFormula) -> str:
+def group_name(engine_name: str, parsed: ParsedFormula) -> str:
     """lme4 names the inner factor of ``(1 | a/b)`` as ``b:a``."""
     for term in parsed.random:
         if term.nested:
@@ -143,7 +143,7 @@ def varcorr_frame(
     for order, (gname, grp) in enumerate(raw.VarCorr().groups.items()):
         struct = structs.get(gname)
         n_levels = struct.n_levels if struct is not None else 0
-        name = _group_name(gname, parsed)
+        name = group_name(gname, parsed)
         terms = lme4_names(list(grp.term_names), factor_levels or {})
         cov = np.asarray(grp.cov, dtype=float)
         correlated = struct.correlated if struct is not None else True
@@ -531,7 +531,7 @@ def translate(
     vc = varcorr_frame(raw, parsed, gaussian, sigma, factor_levels)
     n_groups = {}
     for s in raw.matrices.random_structures:
-        n_groups[_group_name(s.grouping_factor, parsed)] = int(s.n_levels)
+        n_groups[group_name(s.grouping_factor, parsed)] = int(s.n_levels)
     return EngineFit(
         beta=np.asarray(raw.beta, dtype=float).copy(),
         names=names,
@@ -548,3 +548,22 @@ def translate(
         raw=raw,
         messages=list(msgs or []),
     )
+
+
+def profile_fixed_effects(raw: Any, factor_levels: dict, conf_level: float) -> pd.DataFrame:
+    """Profile-likelihood intervals of the fixed effects (the engine's root-finding profile
+    on the ML deviance, as lme4's ``confint(method = "profile")``): ``term, conf_low,
+    conf_high`` with lme4's term names."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            ci = raw.confint(method="profile", level=conf_level)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise ModelFitError(
+                f"the profile of the fixed effects could not be traced: {exc}; use the Wald "
+                "intervals or bootstrap()"
+            ) from exc
+    names = list(raw.matrices.fixed_names)
+    lme4 = dict(zip(names, lme4_names(names, factor_levels)))
+    rows = [(lme4[k], float(lo), float(hi)) for k, (lo, hi) in ci.items()]
+    return pd.DataFrame(rows, columns=["term", "conf_low", "conf_high"])

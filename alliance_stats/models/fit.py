@@ -146,11 +146,11 @@ def _coef_table(
 
 def _theta_labels(raw, parsed, n_theta: int) -> list[str]:
     """Plain names of the variance parameters (``client SD``; lme4's theta order)."""
-    from alliance_stats.models.engines import _group_name
+    from alliance_stats.models.engines import group_name
 
     labels: list[str] = []
     for s in raw.matrices.random_structures:
-        g = _group_name(s.grouping_factor, parsed)
+        g = group_name(s.grouping_factor, parsed)
         terms = list(s.term_names)
         one = len(terms) == 1
         if s.correlated and not one:

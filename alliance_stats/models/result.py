@@ -395,7 +395,7 @@ class MixedResult:
         """
         from scipy import stats
 
-        from alliance_stats.models.engines import _group_name, lme4_term_name
+        from alliance_stats.models.engines import group_name, lme4_term_name
         from alliance_stats.models.formula import parse_formula
 
         if not isinstance(condvar, (bool, np.bool_)):
@@ -418,7 +418,7 @@ class MixedResult:
         frames = []
         for i in order:
             gname, struct = items[i]
-            name = _group_name(gname, parsed)
+            name = group_name(gname, parsed)
             levels = [k for k, _ in sorted(struct.level_map.items(), key=lambda kv: kv[1])]
             if name != gname:  # nested: engine 'T01/C001' -> lme4 'C001:T01'
                 levels = [":".join(reversed(str(lv).split("/"))) for lv in levels]
@@ -446,6 +446,54 @@ class MixedResult:
         if not frames:
             return pd.DataFrame({c: [] for c in RANEF_COLUMNS})
         return pd.concat(frames, ignore_index=True)[list(RANEF_COLUMNS)]
+
+    def profile_intervals(self, conf_level: float | None = None) -> pd.DataFrame:
+        """Profile-likelihood intervals (lme4's ``confint(m, method = "profile")``): each end is
+        where the ML deviance, minimised over every other parameter, rises by the chi-squared
+        quantile. Fixed effects for every model; the SDs (``sd_(Intercept)|<group>``, and
+        ``sigma``) for random-intercept models (linear; binomial and Poisson with Laplace,
+        :mod:`alliance_stats.models.profile`). Other variance parameters: :meth:`bootstrap`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``term, kind, estimate, conf_low, conf_high`` (fixed effects on the linear
+            predictor's scale: log odds, log rates; SDs on their own), with ``conf_level``,
+            ``method`` and ``variances`` (profiled or not) in ``attrs``.
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> fitted_example().profile_intervals().round(2)["conf_low"].tolist()
+        [237.68, 7.36]
+        """
+        from alliance_stats.models.engines import group_name, profile_fixed_effects
+        from alliance_stats.models.formula import parse_formula
+        from alliance_stats.models.profile import variance_intervals
+
+        level = self.conf_level if conf_level is None else conf_level
+        if not (isinstance(level, float) and 0.5 <= level < 1):
+            raise InputError(f"conf_level must be a float in [0.5, 1), got {level!r}")
+        out = profile_fixed_effects(self._raw, self._factor_levels, level)
+        out.insert(1, "estimate", self.coefficients["estimate"].reindex(out["term"]).to_numpy())
+        out.insert(1, "kind", "fixed")
+        parsed = parse_formula(self.formula)
+        labels = [
+            f"sd_(Intercept)|{group_name(s.grouping_factor, parsed)}"
+            for s in self._raw.matrices.random_structures
+        ]
+        rows = variance_intervals(self._raw, self.family, self.link, self.nagq, labels, level)
+        if rows:
+            extra = pd.DataFrame(
+                rows, columns=["term", "kind", "estimate", "conf_low", "conf_high"]
+            )
+            out = pd.concat([extra, out], ignore_index=True)
+        out.attrs.update(
+            conf_level=level,
+            method="profile likelihood (ML deviance)",
+            variances="profiled" if rows else "not profiled for this structure: use bootstrap()",
+        )
+        return out
 
     def bootstrap(self, n_boot: int = 1000, seed=None, n_jobs: int = 1, conf_level=None):
         """Parametric bootstrap percentile intervals of the fixed effects, SDs, correlations

@@ -1,0 +1,152 @@
+"""Profile-likelihood intervals of the variance parameters of random-intercept models.
+
+lme4's ``confint(m, method = "profile")`` profiles every standard deviation on the ML
+deviance (also for REML fits): at a trial value of one SD, the deviance is minimised over all
+other parameters, and each end of the interval is where it has risen by the chi-squared(1)
+quantile above the minimum. Here:
+
+- linear models with random intercepts (no prior weights): the SD of each factor
+  (``sigma * theta_k``) and the residual SD, from the unprofiled ML deviance
+  ``log|A| + n log(2 pi sigma^2) + r2(theta) / sigma^2``
+  (:class:`~alliance_stats.models.lmm.InterceptLMM`), minimised by Nelder-Mead over
+  ``log sigma`` and the other ``theta``;
+- binomial and Poisson models with random intercepts (Laplace): the SD ``theta_k`` with the
+  other SDs and the fixed effects re-optimised by bounded L-BFGS-B with the analytic gradient
+  (:class:`~alliance_stats.models.laplace.InterceptLaplace`).
+
+Other structures (random slopes, adaptive quadrature, the negative binomial) return no rows;
+:meth:`MixedResult.bootstrap` covers them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, stats
+
+from alliance_stats.models import robust
+from alliance_stats.models.laplace import InterceptLaplace
+from alliance_stats.models.lmm import InterceptLMM
+
+
+def _interval(profile, estimate: float, crit: float, zero: bool = True) -> tuple[float, float]:
+    """The ends where ``profile(s)`` (0 at ``estimate``) reaches ``crit``. With ``zero`` (a
+    random-effect SD) the lower end is 0 where the profile stays below ``crit`` down to a zero
+    SD; otherwise (the residual SD) it is bracketed by halving."""
+    if zero and (estimate <= 0 or profile(0.0) < crit):
+        low = 0.0
+    else:
+        bottom = 0.0 if zero else estimate / 2
+        while not zero and profile(bottom) < crit and bottom > 1e-8 * estimate:
+            bottom /= 2
+        low = optimize.brentq(lambda s: profile(s) - crit, bottom, estimate, xtol=1e-9)
+    top = max(estimate, 1e-3) * 2.0
+    for _ in range(12):
+        if profile(top) >= crit:
+            break
+        top *= 2.0
+    else:
+        return low, np.inf
+    high = optimize.brentq(lambda s: profile(s) - crit, max(estimate, 1e-12), top, xtol=1e-9)
+    return low, high
+
+
+def _linear(matrices, labels: list[str], crit: float) -> list[tuple]:
+    lmm = InterceptLMM.from_mixedlm(matrices, REML=False)
+    if lmm is None:
+        return []
+    fit = lmm.fit()
+    theta, sigma, K = fit.theta, fit.sigma, lmm.n_theta
+
+    deviance = lmm.ml_deviance
+
+    best = deviance(theta, sigma)
+    nm = {"xatol": 1e-10, "fatol": 1e-11, "maxiter": 5000}
+
+    def sd_profile(k):
+        others = [j for j in range(K) if j != k]
+
+        def at(s):
+            def f(z):
+                t = np.empty(K)
+                t[k], t[others] = s / np.exp(z[0]), z[1:]
+                return deviance(t, np.exp(z[0]))
+
+            z0 = np.r_[np.log(sigma), theta[others]]
+            return optimize.minimize(f, z0, method="Nelder-Mead", options=nm).fun - best
+
+        return at
+
+    def sigma_profile(s):
+        r = optimize.minimize(
+            lambda t: deviance(t, s), theta * sigma / s, method="Nelder-Mead", options=nm
+        )
+        return r.fun - best
+
+    rows = [
+        (
+            labels[k],
+            "sd",
+            float(theta[k] * sigma),
+            *_interval(sd_profile(k), float(theta[k] * sigma), crit),
+        )
+        for k in range(K)
+    ]
+    rows.append(
+        ("sigma", "sigma", float(sigma), *_interval(sigma_profile, float(sigma), crit, zero=False))
+    )
+    return rows
+
+
+def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float) -> list:
+    own = InterceptLaplace.from_mixedlm(matrices, link)
+    if own is None:
+        return []
+    K = own.n_theta
+    best = own(x_hat)
+    scale = own.parameter_scale(x_hat)
+    if scale is None or not np.isfinite(best):
+        return []
+    fg = robust.gradient_in_scaled(own.value_and_gradient, scale)
+
+    def sd_profile(k):
+        def at(s):
+            bounds = [(0.0, None)] * K + [(None, None)] * (len(x_hat) - K)
+            bounds[k] = (s * scale[k], s * scale[k])
+            z0 = x_hat * scale
+            z0[k] = s * scale[k]
+            found = optimize.minimize(
+                fg,
+                z0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 500},
+            )
+            return float(found.fun) - best
+
+        return at
+
+    return [
+        (labels[k], "sd", float(x_hat[k]), *_interval(sd_profile(k), float(x_hat[k]), crit))
+        for k in range(K)
+    ]
+
+
+def variance_intervals(raw, family: str, link: str, nagq: int, labels, conf_level: float):
+    """Rows ``(parameter, kind, estimate, conf_low, conf_high)`` for the SDs (and the residual
+    SD) of a random-intercept model; empty where the structure is not covered."""
+    with np.errstate(all="ignore"):  # trial points far out give inf deviances, not warnings
+        return _variance_intervals(raw, family, link, nagq, labels, conf_level)
+
+
+def _variance_intervals(raw, family, link, nagq, labels, conf_level):
+    crit = float(stats.chi2.ppf(conf_level, 1))
+    m = raw.matrices
+    if any(s.n_terms != 1 for s in m.random_structures):
+        return []
+    if family == "gaussian":
+        return _linear(m, labels, crit)
+    if family in ("binomial", "poisson") and nagq == 1:
+        x_hat = np.r_[np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)]
+        return _glmm(m, "log" if family == "poisson" else link, labels, x_hat, crit)
+    return []
