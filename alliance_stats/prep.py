@@ -94,13 +94,13 @@ DEFAULT_DEFINITION = "unplanned_end"
 # argument checks shared with ruptures.py and retention.py
 
 
-def _check_frame(data, func: str) -> pd.DataFrame:
+def check_frame(data, func: str) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"{func} expects a pandas DataFrame, got {type(data).__name__}")
     return data
 
 
-def _check_columns(data: pd.DataFrame, columns, func: str, what: str = "column") -> None:
+def require_columns(data: pd.DataFrame, columns, func: str, what: str = "column") -> None:
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise InputError(
@@ -121,7 +121,7 @@ def _as_list(value, name: str, func: str) -> list[str]:
     )
 
 
-def _check_numeric(data: pd.DataFrame, column: str, func: str) -> np.ndarray:
+def check_numeric(data: pd.DataFrame, column: str, func: str) -> np.ndarray:
     s = data[column]
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
         raise InputError(
@@ -131,11 +131,11 @@ def _check_numeric(data: pd.DataFrame, column: str, func: str) -> np.ndarray:
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _attended_mask(data: pd.DataFrame, attended: str | None, func: str) -> np.ndarray:
+def attended_mask(data: pd.DataFrame, attended: str | None, func: str) -> np.ndarray:
     """True where the row's ratings may be used (attended, or every row when attended is None)."""
     if attended is None:
         return np.ones(len(data), dtype=bool)
-    _check_columns(data, [attended], func, "attendance column")
+    require_columns(data, [attended], func, "attendance column")
     s = data[attended]
     if pd.api.types.is_bool_dtype(s):
         if s.isna().any():
@@ -151,8 +151,8 @@ def _attended_mask(data: pd.DataFrame, attended: str | None, func: str) -> np.nd
     )
 
 
-def _session_numbers(data: pd.DataFrame, order: str, func: str) -> np.ndarray:
-    _check_columns(data, [order], func, "order column")
+def session_numbers(data: pd.DataFrame, order: str, func: str) -> np.ndarray:
+    require_columns(data, [order], func, "order column")
     s = data[order]
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
         raise InputError(
@@ -167,16 +167,16 @@ def _session_numbers(data: pd.DataFrame, order: str, func: str) -> np.ndarray:
     return v.astype(np.int64)
 
 
-def _group_codes(data: pd.DataFrame, by: str, func: str) -> np.ndarray:
+def client_group_codes(data: pd.DataFrame, by: str, func: str) -> np.ndarray:
     if not isinstance(by, str):
         raise InputError(f"{func}: 'by' must be one column name, got {by!r}")
-    _check_columns(data, [by], func, "grouping column 'by'")
+    require_columns(data, [by], func, "grouping column 'by'")
     if data[by].isna().any():
         raise InputError(f"{func}: grouping column '{by}' has missing values; fill them first")
     return pd.factorize(data[by])[0]
 
 
-def _check_unique_sessions(codes: np.ndarray, sess: np.ndarray, by: str, order: str, func: str):
+def check_unique_sessions(codes: np.ndarray, sess: np.ndarray, by: str, order: str, func: str):
     key = pd.MultiIndex.from_arrays([codes, sess])
     if key.has_duplicates:
         n = int(key.duplicated().sum())
@@ -265,11 +265,11 @@ def decompose(
     R equivalent: ``x_cm <- ave(x, client, FUN = function(v) mean(v, na.rm = TRUE))``.
     """
     func = "decompose"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     cols = _as_list(columns, "columns", func)
-    _check_columns(data, cols, func)
-    codes = _group_codes(data, by, func)
-    use = _attended_mask(data, attended, func)
+    require_columns(data, cols, func)
+    codes = client_group_codes(data, by, func)
+    use = attended_mask(data, attended, func)
     if not isinstance(detrend, bool):
         raise InputError(f"{func}: 'detrend' must be True or False, got {detrend!r}")
     if not isinstance(grand_mean_centre, bool):
@@ -278,12 +278,12 @@ def decompose(
         raise InputError(f"{func}: 'min_sessions' must be a whole number >= 1, got {min_sessions}")
     if min_sessions < 1:
         raise InputError(f"{func}: 'min_sessions' must be >= 1, got {min_sessions}")
-    t = _session_numbers(data, order, func).astype(float) if detrend else None
+    t = session_numbers(data, order, func).astype(float) if detrend else None
     n_groups = codes.max() + 1 if len(codes) else 0
 
     out = data.copy()
     for col in cols:
-        x = _check_numeric(data, col, func)
+        x = check_numeric(data, col, func)
         x = np.where(use, x, np.nan)
         ok = np.isfinite(x)
         n = np.bincount(codes[ok], minlength=n_groups).astype(float)
@@ -385,15 +385,15 @@ def decompose_running(
     (on attended sessions in session order, without missing values).
     """
     func = "decompose_running"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     cols = _as_list(columns, "columns", func)
-    _check_columns(data, cols, func)
+    require_columns(data, cols, func)
     if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
         raise InputError(f"{func}: 'lag' must be a whole number >= 0 (sessions back), got {lag!r}")
-    codes = _group_codes(data, client, func)
-    sess = _session_numbers(data, session, func)
-    _check_unique_sessions(codes, sess, client, session, func)
-    use = _attended_mask(data, attended, func)
+    codes = client_group_codes(data, client, func)
+    sess = session_numbers(data, session, func)
+    check_unique_sessions(codes, sess, client, session, func)
+    use = attended_mask(data, attended, func)
     order = np.lexsort((sess, codes))
     c_sorted, s_sorted = codes[order], sess[order]
     starts = np.r_[True, c_sorted[1:] != c_sorted[:-1]] if len(order) else np.zeros(0, bool)
@@ -410,7 +410,7 @@ def decompose_running(
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
     for col in cols:
-        x = np.where(use, _check_numeric(data, col, func), np.nan)[order]
+        x = np.where(use, check_numeric(data, col, func), np.nan)[order]
         ok = np.isfinite(x)
         csum = np.cumsum(np.where(ok, x, 0.0))
         ccount = np.cumsum(ok)
@@ -496,15 +496,15 @@ def add_lags(
     R equivalent: ``dplyr::lag`` after ``tidyr::complete(session = full_seq(session, 1))``.
     """
     func = "add_lags"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     cols = _as_list(columns, "columns", func)
-    _check_columns(data, cols, func)
-    codes = _group_codes(data, by, func)
-    sess = _session_numbers(data, order, func)
-    _check_unique_sessions(codes, sess, by, order, func)
+    require_columns(data, cols, func)
+    codes = client_group_codes(data, by, func)
+    sess = session_numbers(data, order, func)
+    check_unique_sessions(codes, sess, by, order, func)
     lags = _check_steps(lag, "lag", func)
     leads = _check_steps(lead, "lead", func) if lead is not None else []
-    use = _attended_mask(data, attended, func)
+    use = attended_mask(data, attended, func)
 
     key = pd.MultiIndex.from_arrays([codes, sess])
     out = data.copy()
@@ -521,12 +521,12 @@ def add_lags(
 # retention outcomes
 
 
-def _client_order(data: pd.DataFrame, func: str, attended: str):
-    _check_columns(data, [schema.CLIENT, schema.SESSION], func, "required column")
-    codes = _group_codes(data, schema.CLIENT, func)
-    sess = _session_numbers(data, schema.SESSION, func)
-    _check_unique_sessions(codes, sess, schema.CLIENT, schema.SESSION, func)
-    att = _attended_mask(data, attended, func)
+def client_order(data: pd.DataFrame, func: str, attended: str):
+    require_columns(data, [schema.CLIENT, schema.SESSION], func, "required column")
+    codes = client_group_codes(data, schema.CLIENT, func)
+    sess = session_numbers(data, schema.SESSION, func)
+    check_unique_sessions(codes, sess, schema.CLIENT, schema.SESSION, func)
+    att = attended_mask(data, attended, func)
     order = np.lexsort((sess, codes))
     return codes, sess, att, order
 
@@ -619,7 +619,7 @@ def retention_outcomes(
     [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     """
     func = "retention_outcomes"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     if definition not in DEFINITIONS:
         raise InputError(
             f"{func}: unknown definition {definition!r}; choose one of {list(DEFINITIONS)}"
@@ -634,7 +634,7 @@ def retention_outcomes(
         raise InputError(f"{func}: n is only used with definition='dropout_before_n'")
     if planned_sessions is not None and definition != "unplanned_end":
         raise InputError(f"{func}: planned_sessions is only used with definition='unplanned_end'")
-    codes, sess, att, order = _client_order(data, func, attended)
+    codes, sess, att, order = client_order(data, func, attended)
 
     c = codes[order]
     a = att[order].astype(float)
@@ -658,8 +658,8 @@ def retention_outcomes(
     if definition == "dropout_before_n":
         drop_c = (n_att < n).astype(float)
     elif planned_sessions is not None:
-        _check_columns(data, [planned_sessions], func, "planned_sessions column")
-        plan = _check_numeric(data, planned_sessions, func)
+        require_columns(data, [planned_sessions], func, "planned_sessions column")
+        plan = check_numeric(data, planned_sessions, func)
         pc = pd.Series(plan).groupby(codes)
         if (pc.nunique(dropna=False) > 1).any() or pd.isna(plan).any():
             raise InputError(
@@ -745,7 +745,7 @@ def person_period(
     [['a', 1, 1, 0], ['a', 2, 2, 0], ['b', 1, 1, 0], ['b', 2, 2, 1]]
     """
     func = "person_period"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     if definition == "next_session":
         raise InputError(
             f"{func}: definition 'next_session' is a row-level outcome, not a time to dropout; "
@@ -755,7 +755,7 @@ def person_period(
     out = retention_outcomes(
         data, definition, n=n, planned_sessions=planned_sessions, attended=attended
     )
-    codes, sess, att, order = _client_order(data, func, attended)
+    codes, sess, att, order = client_order(data, func, attended)
     out = out.iloc[order]
     codes, sess, att = codes[order], sess[order], att[order]
     period = out[PERIOD].to_numpy()

@@ -33,10 +33,10 @@ from alliance_stats.display import html_table
 from alliance_stats.errors import InputError
 from alliance_stats.prep import (
     DROPOUT,
-    _attended_mask,
-    _check_columns,
-    _check_frame,
-    _client_order,
+    attended_mask,
+    check_frame,
+    client_order,
+    require_columns,
     retention_outcomes,
 )
 
@@ -203,7 +203,7 @@ def retention_curve(
     from statsmodels.duration.survfunc import SurvfuncRight
 
     func = "retention_curve"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     if definition not in ("unplanned_end", "dropout_before_n"):
         raise InputError(
             f"{func}: definition must be 'unplanned_end' or 'dropout_before_n' (a time to "
@@ -218,9 +218,9 @@ def retention_curve(
     if by is not None:
         if not isinstance(by, str):
             raise InputError(f"{func}: 'by' must be one column name or None, got {by!r}")
-        _check_columns(data, [by], func, "grouping column 'by'")
-    codes, _, att, _ = _client_order(data, func, attended)
-    _attended_mask(data, attended, func)
+        require_columns(data, [by], func, "grouping column 'by'")
+    codes, _, att, _ = client_order(data, func, attended)
+    attended_mask(data, attended, func)
     ro = retention_outcomes(data, definition, n=n, planned_sessions=planned_sessions,
                             attended=attended)  # fmt: skip
     n_groups = codes.max() + 1 if len(codes) else 0

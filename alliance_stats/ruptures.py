@@ -47,14 +47,14 @@ from alliance_stats import schema
 from alliance_stats.errors import InputError
 from alliance_stats.prep import (
     DROPOUT,
-    _attended_mask,
-    _check_columns,
-    _check_frame,
-    _check_numeric,
-    _check_unique_sessions,
-    _group_codes,
-    _session_numbers,
+    attended_mask,
+    check_frame,
+    check_numeric,
+    check_unique_sessions,
+    client_group_codes,
+    require_columns,
     retention_outcomes,
+    session_numbers,
 )
 
 __all__ = ["EPISODE_COLUMNS", "METHODS", "RuptureDropoutLink", "detect_ruptures",
@@ -183,16 +183,16 @@ def detect_ruptures(
     np.float64(10.33)
     """
     func = "detect_ruptures"
-    data = _check_frame(data, func)
+    data = check_frame(data, func)
     method = _choice(method, "method", METHODS, func)
     if not isinstance(score, str):
         raise InputError(f"{func}: 'score' must be one column name, got {score!r}")
-    _check_columns(data, [score], func, "score column")
-    y_all = _check_numeric(data, score, func)
-    codes = _group_codes(data, by, func)
-    sess = _session_numbers(data, order, func)
-    _check_unique_sessions(codes, sess, by, order, func)
-    use = _attended_mask(data, attended, func)
+    require_columns(data, [score], func, "score column")
+    y_all = check_numeric(data, score, func)
+    codes = client_group_codes(data, by, func)
+    sess = session_numbers(data, order, func)
+    check_unique_sessions(codes, sess, by, order, func)
+    use = attended_mask(data, attended, func)
     level = _choice(level, "level", ("mean", "median"), func)
     repair = _choice(repair, "repair", ("threshold", "level"), func)
     side = _choice(side, "side", ("below", "at_or_below"), func)
@@ -475,9 +475,9 @@ def rupture_dropout_link(
     from statsmodels.stats.contingency_tables import Table2x2
 
     func = "rupture_dropout_link"
-    episodes = _check_frame(episodes, func)
-    data = _check_frame(data, func)
-    _check_columns(episodes, ["client", "start_session", "repaired"], func, "episode column")
+    episodes = check_frame(episodes, func)
+    data = check_frame(data, func)
+    require_columns(episodes, ["client", "start_session", "repaired"], func, "episode column")
     if definition not in ("unplanned_end", "dropout_before_n"):
         raise InputError(
             f"{func}: definition must be 'unplanned_end' or 'dropout_before_n', got {definition!r}"

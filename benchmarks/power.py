@@ -64,7 +64,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from alliance_stats import power as pw
-    from alliance_stats.power.replicates import _replicate
+    from alliance_stats.power.replicates import run_replicate
 
     if args.write_data:
         rows, terms, _ = replicate_rows(0)
@@ -82,11 +82,11 @@ def main(argv=None) -> None:
     # 1. per replicate (simulate + prepare + fit), serial, in this process
     design, effect = pw.Design(), pw.Effect()
     seeds = np.random.SeedSequence(1).spawn(500)
-    _replicate(((0, "warm-up", 0), "mixed", design, effect, 0.05, seeds[0]))
+    run_replicate(((0, "warm-up", 0), "mixed", design, effect, 0.05, seeds[0]))
     times, fit_times = [], []
     for i in range(args.replicates):
         t0 = time.perf_counter()
-        rec = _replicate(((0, effect.label, i), "mixed", design, effect, 0.05, seeds[i]))
+        rec = run_replicate(((0, effect.label, i), "mixed", design, effect, 0.05, seeds[i]))
         times.append(time.perf_counter() - t0)
     per_rep = statistics.median(times)
     # the fit alone on the rows lme4 fitted

@@ -12,7 +12,10 @@ quantile above the minimum. Here:
   ``log sigma`` and the other ``theta``;
 - binomial and Poisson models with random intercepts (Laplace): the SD ``theta_k`` with the
   other SDs and the fixed effects re-optimised by bounded L-BFGS-B with the analytic gradient
-  (:class:`~alliance_stats.models.laplace.InterceptLaplace`).
+  (:class:`~alliance_stats.models.laplace.InterceptLaplace`);
+- the ICC of each factor (linear and binomial models; ``icc()``'s definition, latent scale
+  for binomial ones), a function of the SDs: at a trial ICC the factor's SD follows from the
+  others, which are re-optimised with the fixed effects (and ``sigma`` profiled out).
 
 Other structures (random slopes, adaptive quadrature, the negative binomial) return no rows;
 :meth:`MixedResult.bootstrap` covers them.
@@ -94,7 +97,8 @@ def _linear(matrices, labels: list[str], crit: float) -> list[tuple]:
     rows.append(
         ("sigma", "sigma", float(sigma), *_interval(sigma_profile, float(sigma), crit, zero=False))
     )
-    return rows
+    # ICCs are functions of theta alone: profiled over sigma (the ML deviance of theta)
+    return rows + icc_rows(lmm.value_and_gradient, theta, K, 1.0, lmm(theta), labels, crit)
 
 
 def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float) -> list:
@@ -126,10 +130,76 @@ def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float
 
         return at
 
-    return [
+    rows = [
         (labels[k], "sd", float(x_hat[k]), *_interval(sd_profile(k), float(x_hat[k]), crit))
         for k in range(K)
     ]
+    if link == "log":  # (no ICC for counts without a choice of the mean)
+        return rows
+    resid = np.pi**2 / (6.0 if link == "cloglog" else 3.0)
+    return rows + icc_rows(own.value_and_gradient, x_hat, K, resid, best, labels, crit)
+
+
+def _icc_profile(fg, x_hat: np.ndarray, K: int, k: int, resid: float, best: float):
+    """The profile of the ICC of factor ``k``, ``theta_k^2 / (sum theta^2 + resid)``: at a
+    trial ICC ``c``, ``theta_k`` follows from the other SDs and the deviance is minimised over
+    them and the fixed effects (L-BFGS-B, the analytic gradient through the chain rule)."""
+    free = [i for i in range(len(x_hat)) if i != k]
+    bounds = [(0.0, None) if i < K else (None, None) for i in free]
+
+    def at(c: float) -> float:
+        def f(z):
+            x = np.empty(len(x_hat))
+            x[free] = z
+            others = float(np.sum(np.delete(x[:K], k) ** 2))
+            x[k] = np.sqrt(c * (others + resid) / (1.0 - c))
+            value, grad = fg(x)
+            gz = grad[free].copy()
+            for j, i in enumerate(free):
+                if i < K and x[k] > 0:
+                    gz[j] += grad[k] * c * x[i] / ((1.0 - c) * x[k])
+            return value, gz
+
+        if not free:  # one SD, nothing else to re-optimise (a linear model's profiled sigma)
+            value = f(np.empty(0))[0]
+            return float(value) - best if np.isfinite(value) else np.inf
+        found = optimize.minimize(
+            f,
+            x_hat[free],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 1000},
+        )
+        return float(found.fun) - best if np.isfinite(found.fun) else np.inf
+
+    return at
+
+
+def icc_rows(fg, x_hat, K, resid, best, labels, crit) -> list[tuple]:
+    """ICC intervals of every factor (and the adjusted ICC where there is one factor: the
+    same number), ends in (0, 1)."""
+    rows = []
+    theta2 = x_hat[:K] ** 2
+    for k in range(K):
+        est = float(theta2[k] / (theta2.sum() + resid))
+        at = _icc_profile(fg, x_hat, K, k, resid, best)
+        edge = 1e-9
+        low = (
+            0.0
+            if at(edge) < crit
+            else optimize.brentq(lambda c, at=at: at(c) - crit, edge, est, xtol=1e-10)
+        )
+        high = (
+            1.0
+            if at(1 - edge) < crit
+            else optimize.brentq(lambda c, at=at: at(c) - crit, est, 1 - edge, xtol=1e-10)
+        )
+        group = labels[k].split("|", 1)[1]
+        rows.append((f"icc|{group}", "icc", est, low, high))
+    if K == 1:
+        rows.append(("icc|adjusted", "icc", *rows[0][2:]))
+    return rows
 
 
 def variance_intervals(raw, family: str, link: str, nagq: int, labels, conf_level: float):

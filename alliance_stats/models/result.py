@@ -450,16 +450,19 @@ class MixedResult:
     def profile_intervals(self, conf_level: float | None = None) -> pd.DataFrame:
         """Profile-likelihood intervals (lme4's ``confint(m, method = "profile")``): each end is
         where the ML deviance, minimised over every other parameter, rises by the chi-squared
-        quantile. Fixed effects for every model; the SDs (``sd_(Intercept)|<group>``, and
-        ``sigma``) for random-intercept models (linear; binomial and Poisson with Laplace,
-        :mod:`alliance_stats.models.profile`). Other variance parameters: :meth:`bootstrap`.
+        quantile. Fixed effects for every model; the SDs (``sd_(Intercept)|<group>``,
+        ``sigma``) and ICCs (``icc|<group>``) for random-intercept models (linear; binomial
+        and Poisson with Laplace, :mod:`alliance_stats.models.profile`). Other variance
+        parameters: :meth:`bootstrap`.
 
         Returns
         -------
         pandas.DataFrame
             ``term, kind, estimate, conf_low, conf_high`` (fixed effects on the linear
-            predictor's scale: log odds, log rates; SDs on their own), with ``conf_level``,
-            ``method`` and ``variances`` (profiled or not) in ``attrs``.
+            predictor's scale: log odds, log rates; SDs and ICCs on their own), with
+            ``conf_level``, ``method`` and ``variances`` (profiled or not) in ``attrs``. The
+            estimates are the fit's (REML ones for a REML fit); the intervals come from the ML
+            deviance, as lme4's do.
 
         Examples
         --------
@@ -487,6 +490,15 @@ class MixedResult:
             extra = pd.DataFrame(
                 rows, columns=["term", "kind", "estimate", "conf_low", "conf_high"]
             )
+            # the fit's own estimates (REML ones for a REML fit; the profile is the ML one)
+            fitted = {
+                f"sd_{r.var1}|{r.grp}" if r.grp != "Residual" else "sigma": float(r.sdcor)
+                for r in self.varcorr.itertuples(index=False)
+                if not isinstance(r.var2, str)
+            }
+            if (extra["kind"] == "icc").any():
+                fitted.update({f"icc|{g}": v for g, v in self.icc()[["group", "icc"]].values})
+            extra["estimate"] = [fitted.get(t, e) for t, e in zip(extra["term"], extra["estimate"])]
             out = pd.concat([extra, out], ignore_index=True)
         out.attrs.update(
             conf_level=level,

@@ -14,22 +14,22 @@ from alliance_stats.errors import InputError
 _CHECKPOINT_VERSION = 1
 
 
-def _jsonable(value):
+def to_jsonable(value):
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def _fingerprint(config: dict) -> str:
-    text = json.dumps(_jsonable(config), sort_keys=True, default=repr)
+def config_fingerprint(config: dict) -> str:
+    text = json.dumps(to_jsonable(config), sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _load_checkpoint(path: Path, fingerprint: str) -> dict:
+def load_checkpoint(path: Path, fingerprint: str) -> dict:
     if not path.exists():
         return {}
     try:
@@ -49,13 +49,13 @@ def _load_checkpoint(path: Path, fingerprint: str) -> dict:
     return {(r["point"], r["effect"], r["replicate"]): r for r in data["records"]}
 
 
-def _save_checkpoint(path: Path, fingerprint: str, config: dict, done: dict) -> None:
+def save_checkpoint(path: Path, fingerprint: str, config: dict, done: dict) -> None:
     from alliance_stats.files import atomic_write
 
     payload = {
         "version": _CHECKPOINT_VERSION,
         "fingerprint": fingerprint,
-        "config": _jsonable(config),
+        "config": to_jsonable(config),
         "records": [done[k] for k in sorted(done, key=lambda k: (k[0], k[1], k[2]))],
     }
     text = json.dumps(payload)

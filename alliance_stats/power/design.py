@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 
 from alliance_stats.errors import InputError
-from alliance_stats.power.checkpoint import _jsonable
+from alliance_stats.power.checkpoint import to_jsonable
 
 SCALES = ("hazard", "returning")
 COMPONENTS = ("within", "between")
 
 
-def _number(name, value, low, high, integer=False, owner="Design"):
+def check_number(name, value, low, high, integer=False, owner="Design"):
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if ok and integer:
         ok = float(value).is_integer()
@@ -97,19 +97,21 @@ class Design:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "n_therapists", _number("n_therapists", self.n_therapists, 2, 100_000, True))
+        set_(
+            self, "n_therapists", check_number("n_therapists", self.n_therapists, 2, 100_000, True)
+        )
         set_(
             self,
             "clients_per_therapist",
-            _number("clients_per_therapist", self.clients_per_therapist, 1, 100_000, True),
+            check_number("clients_per_therapist", self.clients_per_therapist, 1, 100_000, True),
         )
-        set_(self, "max_sessions", _number("max_sessions", self.max_sessions, 2, 500, True))
-        set_(self, "dropout_share", _number("dropout_share", self.dropout_share, 0.001, 0.95))
-        set_(self, "therapist_var", _number("therapist_var", self.therapist_var, 0.0, 4.0))
-        set_(self, "client_var", _number("client_var", self.client_var, 0.0, 4.0))
-        set_(self, "strategy_use", _number("strategy_use", self.strategy_use, 0.001, 0.999))
+        set_(self, "max_sessions", check_number("max_sessions", self.max_sessions, 2, 500, True))
+        set_(self, "dropout_share", check_number("dropout_share", self.dropout_share, 0.001, 0.95))
+        set_(self, "therapist_var", check_number("therapist_var", self.therapist_var, 0.0, 4.0))
+        set_(self, "client_var", check_number("client_var", self.client_var, 0.0, 4.0))
+        set_(self, "strategy_use", check_number("strategy_use", self.strategy_use, 0.001, 0.999))
         for name in ("within_alliance_log_or", "between_alliance_log_or"):
-            set_(self, name, _number(name, getattr(self, name), -1.0, 1.0))
+            set_(self, name, check_number(name, getattr(self, name), -1.0, 1.0))
         if self.component not in COMPONENTS:
             raise InputError(
                 f"Design.component must be one of {COMPONENTS}; got {self.component!r}"
@@ -153,7 +155,7 @@ class Design:
         """Plain JSON-ready dict of the design."""
         out = dataclasses.asdict(self)
         out["covariates"] = list(self.covariates)
-        out["simulation"] = _jsonable(dict(self.simulation))
+        out["simulation"] = to_jsonable(dict(self.simulation))
         return out
 
     def simulation_arguments(self, strategy: str, hazard_log_or: float) -> dict[str, Any]:
@@ -215,7 +217,7 @@ class Effect:
     def __post_init__(self):
         from alliance_stats.simulate import STRATEGIES
 
-        odds = _number("odds_ratio", self.odds_ratio, 0.01, 100.0, owner="Effect")
+        odds = check_number("odds_ratio", self.odds_ratio, 0.01, 100.0, owner="Effect")
         object.__setattr__(self, "odds_ratio", odds)
         if self.strategy not in STRATEGIES:
             raise InputError(
@@ -248,7 +250,7 @@ class Effect:
         return dataclasses.replace(self, odds_ratio=1.0)
 
 
-def _as_design(design) -> Design:
+def as_design(design) -> Design:
     if design is None:
         return Design()
     if isinstance(design, Design):
@@ -264,7 +266,7 @@ def _as_design(design) -> Design:
     raise InputError(f"design must be a Design, a dict of its fields or None; got {design!r}")
 
 
-def _as_effects(effects) -> list[Effect]:
+def as_effects(effects) -> list[Effect]:
     if effects is None:
         return [Effect()]
     if isinstance(effects, (Effect, Mapping, int, float, np.number)) and not isinstance(

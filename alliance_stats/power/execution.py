@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from alliance_stats.errors import InputError
-from alliance_stats.power.replicates import _replicate
+from alliance_stats.power.replicates import run_replicate
 
 
-class _Executor:
+class Executor:
     """Runs lists of tasks serially, with joblib or on Dask; always returns results in order."""
 
     def __init__(self, n_jobs, scheduler):
@@ -62,7 +62,7 @@ class _Executor:
         if self.client is not None:
             from distributed import as_completed
 
-            futures = self.client.map(_replicate, tasks, pure=False)
+            futures = self.client.map(run_replicate, tasks, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             out: list = [None] * len(tasks)
             for fut in as_completed(futures):
@@ -73,18 +73,18 @@ class _Executor:
             import joblib
 
             out = []
-            for rec in self.pool(joblib.delayed(_replicate)(t) for t in tasks):
+            for rec in self.pool(joblib.delayed(run_replicate)(t) for t in tasks):
                 out.append(rec)
                 progress.update(1)
             return out
         out = []
         for t in tasks:
-            out.append(_replicate(t))
+            out.append(run_replicate(t))
             progress.update(1)
         return out
 
 
-class _NoProgress:
+class NoProgress:
     def update(self, n=1):
         pass
 

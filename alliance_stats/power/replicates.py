@@ -8,12 +8,12 @@ import warnings
 import numpy as np
 from scipy import special, stats
 
-from alliance_stats.power.design import Design, Effect, _as_design, _as_effects, _number
+from alliance_stats.power.design import Design, Effect, as_design, as_effects, check_number
 
 MODELS = ("mixed", "logistic")
 
 
-def _replicate(task: tuple) -> dict:
+def run_replicate(task: tuple) -> dict:
     """Simulate and analyse one replicate. ``task`` = (key, model, design, effect, alpha, seed).
 
     Module-level (picklable) so joblib and Dask workers can run it. Returns a JSON-ready record.
@@ -147,9 +147,9 @@ def analytic_power(design: Design | None = None, effect: Effect | float | None =
     >>> round(analytic_power(Design(n_therapists=20), Effect(0.5)), 3)
     0.37
     """
-    design = _as_design(design)
-    effect = _as_effects(effect)[0]
-    _number("alpha", alpha, 1e-6, 0.5, owner="analytic_power")
+    design = as_design(design)
+    effect = as_effects(effect)[0]
+    check_number("alpha", alpha, 1e-6, 0.5, owner="analytic_power")
     q, p0 = design.strategy_use, design.dropout_share
     p1 = float(special.expit(special.logit(p0) + effect.hazard_log_or))
     n = design.n_clients

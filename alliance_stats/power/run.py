@@ -15,28 +15,28 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats.errors import InputError
-from alliance_stats.power.checkpoint import _fingerprint, _load_checkpoint, _save_checkpoint
-from alliance_stats.power.design import Design, Effect, _as_design, _as_effects, _number
-from alliance_stats.power.execution import _Executor, _NoProgress
+from alliance_stats.power.checkpoint import config_fingerprint, load_checkpoint, save_checkpoint
+from alliance_stats.power.design import Design, Effect, as_design, as_effects, check_number
+from alliance_stats.power.execution import Executor, NoProgress
 from alliance_stats.power.replicates import MODELS, analytic_power
 from alliance_stats.power.result import REPLICATE_COLUMNS, TABLE_COLUMNS, PowerResult
-from alliance_stats.power.summary import MC_INTERVALS, _mc_interval, _summarise
+from alliance_stats.power.summary import MC_INTERVALS, monte_carlo_interval, summarise
 
 CURVE_DIMENSIONS = ("n_therapists", "clients_per_therapist", "max_sessions")
 
 
 def _check_run_args(n_sims, n_jobs, seed, precision, batch_size, alpha, conf_level, model,
                     mc_interval, null, progress):  # fmt: skip
-    _number("n_sims", n_sims, 1, 10_000_000, True, owner="power_analysis")
+    check_number("n_sims", n_sims, 1, 10_000_000, True, owner="power_analysis")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise InputError(f"n_jobs must be a non-zero integer (-1 = all cores); got {n_jobs!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer; got {seed!r}")
     if precision is not None:
-        _number("precision", precision, 1e-4, 0.5, owner="power_analysis")
-    _number("batch_size", batch_size, 1, 10_000_000, True, owner="power_analysis")
-    _number("alpha", alpha, 1e-6, 0.5, owner="power_analysis")
-    _number("conf_level", conf_level, 0.5, 0.9999, owner="power_analysis")
+        check_number("precision", precision, 1e-4, 0.5, owner="power_analysis")
+    check_number("batch_size", batch_size, 1, 10_000_000, True, owner="power_analysis")
+    check_number("alpha", alpha, 1e-6, 0.5, owner="power_analysis")
+    check_number("conf_level", conf_level, 0.5, 0.9999, owner="power_analysis")
     if model not in MODELS:
         raise InputError(f"model must be one of {MODELS}; got {model!r}")
     if mc_interval not in MC_INTERVALS:
@@ -83,21 +83,21 @@ def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, pre
         conf_level=float(conf_level),
         mc_interval=mc_interval,
     )
-    fp = _fingerprint(config)
+    fp = config_fingerprint(config)
     ck_path = Path(os.fspath(checkpoint)) if checkpoint is not None else None
-    done = _load_checkpoint(ck_path, fp) if ck_path is not None else {}
+    done = load_checkpoint(ck_path, fp) if ck_path is not None else {}
     n_resumed = len(done)
     seeds = np.random.SeedSequence(int(seed)).spawn(n_sims)
     streams = [(p, e) for p in range(len(designs)) for e in range(len(effects))]
     active = dict.fromkeys(streams, True)
     n_run = dict.fromkeys(streams, 0)
-    bar = _NoProgress()
+    bar = NoProgress()
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_sims * len(streams), desc="power", unit="fit", initial=0)
     t0 = time.perf_counter()
-    with _Executor(n_jobs, scheduler) as ex:
+    with Executor(n_jobs, scheduler) as ex:
         for start in range(0, n_sims, batch_size):
             todo = [s for s in streams if active[s]]
             if not todo:
@@ -114,13 +114,13 @@ def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, pre
             for rec in ex.run(tasks, bar):
                 done[(rec["point"], rec["effect"], rec["replicate"])] = rec
             if tasks and ck_path is not None:
-                _save_checkpoint(ck_path, fp, config, done)
+                save_checkpoint(ck_path, fp, config, done)
             for s in todo:
                 n_run[s] = stop
                 if precision is not None and stop < n_sims:
                     recs = [done[(s[0], effects[s[1]].label, i)] for i in range(stop)]
                     k = sum(bool(r["reject"]) for r in recs)
-                    lo, hi = _mc_interval(k, stop, conf_level, mc_interval)
+                    lo, hi = monte_carlo_interval(k, stop, conf_level, mc_interval)
                     if (hi - lo) / 2 <= precision:
                         active[s] = False
         backend = ex.kind
@@ -150,7 +150,7 @@ def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, pre
             analytic_power=analytic_power(d, eff, alpha) if model == "logistic" else math.nan,
             stopped_early=n_run[(p, e)] < n_sims,
         )
-        row.update(_summarise(recs, eff.log_or, conf_level, mc_interval))
+        row.update(summarise(recs, eff.log_or, conf_level, mc_interval))
         rows.append(row)
     table = pd.DataFrame(rows)[list(TABLE_COLUMNS)]
     replicates = pd.DataFrame(reps, columns=list(REPLICATE_COLUMNS))
@@ -287,8 +287,8 @@ def power_analysis(
     [[0.38, 0.37]]
     """
     return _run(
-        [_as_design(design)],
-        _as_effects(effects),
+        [as_design(design)],
+        as_effects(effects),
         None,
         None,
         n_sims=n_sims,
@@ -347,13 +347,13 @@ def power_curve(
         raise InputError(f"values must be a non-empty list of {over} values; got {values!r}")
     if len(set(values)) != len(values):
         raise InputError(f"values must be distinct; got {list(values)}")
-    base = _as_design(design)
+    base = as_design(design)
     designs = [dataclasses.replace(base, **{over: v}) for v in values]
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
         raise InputError(f"unknown option(s) {unknown}; allowed: {sorted(_OPTIONS)}")
     opts = {**_OPTIONS, **options}
-    return _run(designs, _as_effects(effects), over, [int(v) for v in values], n_sims=n_sims,
+    return _run(designs, as_effects(effects), over, [int(v) for v in values], n_sims=n_sims,
                 n_jobs=n_jobs, scheduler=scheduler, seed=seed, **opts)  # fmt: skip
 
 

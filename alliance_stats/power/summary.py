@@ -11,7 +11,7 @@ from scipy import stats
 MC_INTERVALS = ("wilson", "exact")
 
 
-def _mc_interval(k: int, n: int, conf: float, method: str) -> tuple[float, float]:
+def monte_carlo_interval(k: int, n: int, conf: float, method: str) -> tuple[float, float]:
     if n == 0:
         return math.nan, math.nan
     a = 1 - conf
@@ -27,10 +27,10 @@ def _mc_interval(k: int, n: int, conf: float, method: str) -> tuple[float, float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _summarise(records: list[dict], truth: float, conf: float, method: str) -> dict:
+def summarise(records: list[dict], truth: float, conf: float, method: str) -> dict:
     n = len(records)
     k = sum(bool(r["reject"]) for r in records)
-    lo, hi = _mc_interval(k, n, conf, method)
+    lo, hi = monte_carlo_interval(k, n, conf, method)
     est = np.array([r["estimate"] for r in records], dtype=float)
     se = np.array([r["std_error"] for r in records], dtype=float)
     ok = np.isfinite(est)

@@ -280,7 +280,7 @@ def _default_instruments(df: pd.DataFrame):
     return tuple(found)
 
 
-def _check_columns(df: pd.DataFrame, cfg: StudyConfig) -> None:
+def require_columns(df: pd.DataFrame, cfg: StudyConfig) -> None:
     wanted = {
         "[strategies] columns": list(cfg.strategies.columns),
         "[analysis] covariates": list(cfg.analysis.covariates),
@@ -402,7 +402,7 @@ def build_report(
         data, vrep, label, sha = _load_data(df, cfg)
         if len(data) == 0:
             raise InputError("the data has no rows: nothing to report")
-        _check_columns(data, cfg)
+        require_columns(data, cfg)
     staging = output.staging_folder(out_path)
     try:
         report = state.run(data, vrep, label, sha, staging, out_path)

@@ -18,7 +18,7 @@ from test_lme4_models import load_data
 
 from alliance_stats.models import fit_mixed
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "lme4_boot.json").read_text())
+FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "confint_boot.json").read_text())
 N_BOOT = 300
 
 

@@ -16,7 +16,7 @@ from test_lme4_models import load_data
 
 from alliance_stats.models import fit_mixed
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "lme4_profile.json").read_text())
+FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "confint_profile.json").read_text())
 #: random-intercept models: their SDs are profiled too (random slopes: not yet)
 VARIANCES_PROFILED = ("penicillin", "cbpp_trials", "mmmec_poisson")
 MODELS = {
@@ -50,7 +50,13 @@ def test_fixed_effect_profile_intervals_match_lme4(name):
     fixed = ours[ours["kind"] == "fixed"]
     assert list(fixed.index) == list(expected)
     # the SDs of random-intercept models, in lme4's order (.sig01, ... then .sigma)
-    sds = ours[ours["kind"] != "fixed"]
+    sds = ours[ours["kind"].isin(["sd", "sigma"])]
+    iccs = ours[ours["kind"] == "icc"]
+    if name in VARIANCES_PROFILED and res.family != "poisson":  # ICCs: icc()'s numbers
+        ref_icc = res.icc().set_index("group")["icc"]
+        for term, row in iccs.iterrows():
+            assert row["estimate"] == pytest.approx(ref_icc[term.split("|")[1]], rel=1e-6)
+            assert 0 <= row["conf_low"] < row["estimate"] < row["conf_high"] <= 1
     lme4_sds = [p for p in ref["parameter"] if p.startswith(".sig")]
     if name in VARIANCES_PROFILED:
         assert ours.attrs["variances"] == "profiled" and len(sds) == len(lme4_sds)

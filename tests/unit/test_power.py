@@ -115,26 +115,26 @@ def test_resume_from_checkpoint_gives_identical_results(tmp_path, monkeypatch):
     kw = dict(design=SMALL, effects=0.6, n_sims=6, seed=2, batch_size=2, null=True)
     full = pw.power_analysis(**kw)
     # patched where the executor looks it up (serial runs call it in this process)
-    real = execution._replicate
+    real = execution.run_replicate
 
     def interrupted(task):
         if task[0][2] >= 4:  # replicate index 4: the third batch
             raise KeyboardInterrupt
         return real(task)
 
-    monkeypatch.setattr(execution, "_replicate", interrupted)
+    monkeypatch.setattr(execution, "run_replicate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pw.power_analysis(**kw, checkpoint=ck)
     saved = json.loads(ck.read_text())
     assert len(saved["records"]) == 8  # two batches x two effects
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temporary file
-    monkeypatch.setattr(execution, "_replicate", real)
+    monkeypatch.setattr(execution, "run_replicate", real)
     resumed = pw.power_analysis(**kw, checkpoint=ck)
     assert any("Resumed from checkpoint" in n for n in resumed.notes)
     pd.testing.assert_frame_equal(resumed.table, full.table)
     pd.testing.assert_frame_equal(resumed.replicates, full.replicates)
     # a finished checkpoint replays without fitting anything
-    monkeypatch.setattr(execution, "_replicate", interrupted)
+    monkeypatch.setattr(execution, "run_replicate", interrupted)
     again = pw.power_analysis(**kw, checkpoint=ck)
     pd.testing.assert_frame_equal(again.table, full.table)
 
@@ -174,7 +174,7 @@ def test_result_display():
     assert len(res.table) == 3 and list(res.replicates.columns) == list(pw.REPLICATE_COLUMNS)
     with pytest.raises(AttributeError):
         res.alpha = 0.1
-    lo, hi = summary._mc_interval(5, 50, 0.95, "exact")
+    lo, hi = summary.monte_carlo_interval(5, 50, 0.95, "exact")
     assert lo < 0.1 < hi
 
 

@@ -3,7 +3,7 @@
 #
 # Run from the repository root:   Rscript tests/reference/R/lme4_boot.R
 # Reads tests/reference/fixtures/lme4_sleepstudy.csv and public_cbpp.csv.gz and writes
-# tests/reference/fixtures/lme4_boot.json: per model the percentile intervals of the fixed
+# tests/reference/fixtures/confint_boot.json: per model the percentile intervals of the fixed
 # effects and the standard deviations (lme4's .sig01 ... and .sigma), the bootstrap standard
 # deviation of every parameter (for the Monte Carlo error of a comparison), nsim and the time.
 
@@ -47,6 +47,6 @@ b2 <- boot_block(m2, lab2)
 
 out <- list(versions = versions, method = "bootMer(nsim), percentile 95% intervals",
             sleepstudy_reml = b1, cbpp_trials = b2)
-path <- file.path(fixture_dir, "lme4_boot.json")
+path <- file.path(fixture_dir, "confint_boot.json")
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), path)
 cat("wrote", path, "\n")

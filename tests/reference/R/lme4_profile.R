@@ -3,7 +3,7 @@
 # Mmmec Poisson with an offset).
 #
 # Run from the repository root:   Rscript tests/reference/R/lme4_profile.R
-# Writes tests/reference/fixtures/lme4_profile.json: per model the 95% intervals of every
+# Writes tests/reference/fixtures/confint_profile.json: per model the 95% intervals of every
 # parameter (lme4's names: .sig01 ..., .sigma, fixed effects) and the time.
 
 source(file.path("tests", "reference", "R", "lme4_helpers.R"))
@@ -35,6 +35,6 @@ out <- list(
   mmmec_poisson = block(glmer(deaths ~ uvb + offset(log(expected)) + (1 | region), data = mm,
                               family = poisson))
 )
-path <- file.path(fixture_dir, "lme4_profile.json")
+path <- file.path(fixture_dir, "confint_profile.json")
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), path)
 cat("wrote", path, "\n")
