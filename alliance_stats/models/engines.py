@@ -352,7 +352,6 @@ def fit_own_laplace(
     crossed factors included) and the deviance is finite at the start.
     """
     from mixedlm.families.negative_binomial import NegativeBinomial as NegativeBinomialFamily
-    from mixedlm.models.checks import run_model_checks
     from mixedlm.models.glmer import GlmerResult
     from mixedlm.models.glmer_fit import GlmerMod
 
@@ -360,20 +359,12 @@ def fit_own_laplace(
 
     if any(term.expr.strip() != "1" for term in parsed.random):
         return None
-    printed = io.StringIO()
-    try:
-        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
-            warnings.simplefilter("always")
-            model = GlmerMod(
-                parsed.text,
-                data,
-                family=engine_family(family, link),
-                weights=weights,
-                offset=offset,
-            )
-            matrices, _ = run_model_checks(model.matrices, model.control)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
+    model, matrices, msgs, printed = _engine_matrices(
+        parsed,
+        lambda: GlmerMod(
+            parsed.text, data, family=engine_family(family, link), weights=weights, offset=offset
+        ),
+    )
     own = InterceptLaplace.from_mixedlm(matrices, "log" if family == "negative_binomial" else link)
     if own is None:
         return None
@@ -416,17 +407,10 @@ def fit_own_laplace(
         message="alliance_stats deviance, bounded L-BFGS-B",
         optimizer="L-BFGS-B",
     )
-    msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    ef = translate(raw, parsed, "binomial", factor_levels, msgs)
-    ef.fitted_by = "own"
-    ef.objective = own
+    ef = _own_fit(raw, own, parsed, data, "binomial", factor_levels, msgs, printed)
     if size is not None:  # the size is estimated too (lme4's glmer.nb counts it)
         ef.n_par += 1
         ef.nb_size = size
-    if "rank deficient" in printed.getvalue():
-        X, names = full_design(parsed, data, "binomial", factor_levels)
-        ef.full_design = (X, names)
-        ef.dropped = [n for n in names if n not in ef.names]
     return ef
 
 
@@ -446,7 +430,6 @@ def fit_own_lmm(
     fits it) unless every random term is an intercept ``(1 | g)`` (nested and crossed
     factors included) with no prior weights.
     """
-    from mixedlm.models.checks import run_model_checks
     from mixedlm.models.lmer import LmerResult
     from mixedlm.models.lmer_fit import LmerMod
 
@@ -454,14 +437,9 @@ def fit_own_lmm(
 
     if any(term.expr.strip() != "1" for term in parsed.random):
         return None
-    printed = io.StringIO()
-    try:
-        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
-            warnings.simplefilter("always")
-            model = LmerMod(parsed.text, data, REML=REML, offset=offset)
-            matrices, _ = run_model_checks(model.matrices, model.control)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
+    model, matrices, msgs, printed = _engine_matrices(
+        parsed, lambda: LmerMod(parsed.text, data, REML=REML, offset=offset)
+    )
     own = InterceptLMM.from_mixedlm(matrices, REML)
     if own is None:
         return None
@@ -485,13 +463,37 @@ def fit_own_lmm(
         optimizer="L-BFGS-B",
         control=model.control,
     )
+    ef = _own_fit(raw, own, parsed, data, "gaussian", factor_levels, msgs, printed)
+    ef._vcov = sol.sigma**2 * sol.M_inv
+    return ef
+
+
+def _engine_matrices(parsed: ParsedFormula, build):
+    """The engine's model (``build()``) and its checked matrices (dependent columns dropped
+    as its own fit drops them), with its warnings and printed output kept ours:
+    ``(model, matrices, warning messages, printed text)``."""
+    from mixedlm.models.checks import run_model_checks
+
+    printed = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
+            warnings.simplefilter("always")
+            model = build()
+            matrices, _ = run_model_checks(model.matrices, model.control)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"the engine rejected the model '{parsed.text}': {exc}") from exc
     msgs = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    ef = translate(raw, parsed, "gaussian", factor_levels, msgs)
+    return model, matrices, msgs, printed.getvalue()
+
+
+def _own_fit(raw, own, parsed, data, family, factor_levels, msgs, printed) -> EngineFit:
+    """The :class:`EngineFit` of an engine result built at our own optimum (``own``: the
+    objective), with the columns the engine dropped as dependent."""
+    ef = translate(raw, parsed, family, factor_levels, msgs)
     ef.fitted_by = "own"
     ef.objective = own
-    ef._vcov = sol.sigma**2 * sol.M_inv
-    if "rank deficient" in printed.getvalue():
-        X, names = full_design(parsed, data, "gaussian", factor_levels)
+    if "rank deficient" in printed:
+        X, names = full_design(parsed, data, family, factor_levels)
         ef.full_design = (X, names)
         ef.dropped = [n for n in names if n not in ef.names]
     return ef
