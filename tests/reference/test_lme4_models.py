@@ -47,6 +47,7 @@ BINOMIAL = [
     "contraception_trials",
     "grouseticks_poisson",
     "mmmec_poisson",
+    "cbpp_poisson",
 ]
 
 
@@ -306,7 +307,7 @@ def test_poisson_offset_enters_the_linear_predictor():
     np.testing.assert_allclose(res.coefficients["rate_ratio"], np.exp(res.coefficients["estimate"]))
 
 
-NEGBIN = ["grouseticks_negbin", "mmmec_negbin"]
+NEGBIN = ["grouseticks_negbin", "mmmec_negbin", "cbpp_negbin"]
 
 
 @pytest.mark.parametrize("name", NEGBIN)

@@ -1,8 +1,9 @@
 # Reference fits for the negative binomial family (issue 15): lme4's glmer.nb and glmmTMB's
-# nbinom2 on public datasets shipped with lme4 and mlmRev (the rows lme4_families.R writes).
+# nbinom2 on public datasets shipped with lme4 and mlmRev (the rows lme4_families.R writes),
+# and a second Poisson model with an exposure offset (cbpp: cases over herd size).
 #
 # Run from the repository root:   Rscript tests/reference/R/lme4_negbin.R
-# Reads tests/reference/fixtures/public_{grouseticks_counts,mmmec}.csv.gz and writes
+# Reads tests/reference/fixtures/public_{grouseticks_counts,mmmec,cbpp}.csv.gz and writes
 # tests/reference/fixtures/lme4_<model>.json, with glmer.nb's size ("theta" in MASS and lme4,
 # getME(m, "glmer.nb.theta")) and glmmTMB's (sigma(m) for nbinom2).
 
@@ -51,3 +52,20 @@ fit_nb("grouseticks_negbin", "TICKS ~ YEAR + cHEIGHT + (1 | LOCATION)", gt, "gro
 mm <- read_rows("mmmec", "region")
 fit_nb("mmmec_negbin", "deaths ~ uvb + offset(log(expected)) + (1 | region)", mm, "mmmec",
        note = "mlmRev Mmmec melanoma deaths, negative binomial, log expected deaths as offset")
+
+cb <- read_rows("cbpp", c("period", "herd"))
+fit_nb("cbpp_negbin", "incidence ~ period + offset(log(size)) + (1 | herd)", cb, "cbpp",
+       note = "lme4 cbpp cases, negative binomial, log herd size as offset")
+f <- incidence ~ period + offset(log(size)) + (1 | herd)
+pfit <- function() glmer(f, data = cb, family = poisson, control = glmerControl(optimizer = "bobyqa"))
+pm <- pfit()
+tfit <- function() glmmTMB(f, data = cb, family = poisson)
+fx <- list(
+  model = "cbpp_poisson", formula = "incidence ~ period + offset(log(size)) + (1 | herd)",
+  data = "cbpp", family = "poisson", REML = FALSE, nAGQ = 1L, versions = versions,
+  tolerance = tol_binom, note = "lme4 cbpp cases, Poisson, log herd size as offset",
+  lme4 = lme4_block(pm, time_fit(pfit)), glmmTMB = tmb_block(tfit(), time_fit(tfit))
+)
+path <- file.path(fixture_dir, "lme4_cbpp_poisson.json")
+writeLines(toJSON(fx, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"), path)
+cat("wrote", path, "\n")
