@@ -569,3 +569,24 @@ def profile_fixed_effects(raw: Any, factor_levels: dict, conf_level: float) -> p
     lme4 = dict(zip(names, lme4_names(names, factor_levels)))
     rows = [(lme4[k], float(lo), float(hi)) for k, (lo, hi) in ci.items()]
     return pd.DataFrame(rows, columns=["term", "conf_low", "conf_high"])
+
+
+def lmm_deviance_parts(theta: np.ndarray, matrices: Any) -> tuple[float, float]:
+    """``(log det(L L'), penalised residual sum of squares)`` of a linear mixed model at the
+    relative covariance parameters ``theta`` (the engine's penalised least squares; the ML
+    deviance at ``sigma`` is ``ldL2 + n log(2 pi sigma^2) + pwrss / sigma^2``)."""
+    from mixedlm.estimation.reml import profiled_deviance_components
+
+    parts = profiled_deviance_components(np.asarray(theta, dtype=float), matrices, REML=False)
+    return float(parts.ldL2), float(parts.pwrss)
+
+
+def random_blocks(raw: Any, parsed: ParsedFormula, factor_levels: dict) -> list[tuple]:
+    """Per random term, in the engine's theta order: ``(group, terms, correlated)`` with lme4's
+    names (``Subject``, ``["(Intercept)", "Days"]``)."""
+    groups = raw.VarCorr().groups
+    out = []
+    for s in raw.matrices.random_structures:
+        terms = lme4_names(list(groups[s.grouping_factor].term_names), factor_levels)
+        out.append((group_name(s.grouping_factor, parsed), terms, bool(s.correlated)))
+    return out

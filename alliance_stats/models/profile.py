@@ -1,4 +1,4 @@
-"""Profile-likelihood intervals of the variance parameters of random-intercept models.
+"""Profile-likelihood intervals of the variance parameters (and ICCs) of mixed models.
 
 lme4's ``confint(m, method = "profile")`` profiles every standard deviation on the ML
 deviance (also for REML fits): at a trial value of one SD, the deviance is minimised over all
@@ -17,8 +17,12 @@ quantile above the minimum. Here:
   for binomial ones), a function of the SDs: at a trial ICC the factor's SD follows from the
   others, which are re-optimised with the fixed effects (and ``sigma`` profiled out).
 
-Other structures (random slopes, adaptive quadrature, the negative binomial) return no rows;
-:meth:`MixedResult.bootstrap` covers them.
+- linear models with random slopes (terms of one or two, correlated or not): every SD,
+  correlation and the residual SD, in lme4's parametrisation (``log`` SDs, ``atanh``
+  correlations, ``log sigma``), from the engine's penalised least squares.
+
+Other structures (blocks of three or more correlated terms, GLMMs with random slopes, adaptive
+quadrature, the negative binomial) return no rows; :meth:`MixedResult.bootstrap` covers them.
 """
 
 from __future__ import annotations
@@ -99,6 +103,122 @@ def _linear(matrices, labels: list[str], crit: float) -> list[tuple]:
     )
     # ICCs are functions of theta alone: profiled over sigma (the ML deviance of theta)
     return rows + icc_rows(lmm.value_and_gradient, theta, K, 1.0, lmm(theta), labels, crit)
+
+
+def _block_theta(sds: np.ndarray, rho: float | None) -> np.ndarray:
+    """The relative Cholesky parameters of one block (lme4's column-major lower triangle)
+    from relative SDs and, for two correlated terms, their correlation."""
+    if rho is None:
+        return sds
+    a, b = sds
+    return np.array([a, b * rho, b * np.sqrt(max(1.0 - rho**2, 0.0))])
+
+
+def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tuple]:
+    """Random slopes (blocks of one or two terms, correlated or not): every SD, correlation
+    and the residual SD profiled on the ML deviance, parametrised as lme4's profile is
+    (``log`` SDs, ``atanh`` correlations, ``log sigma``), the others re-optimised by
+    L-BFGS-B (finite-difference gradient) at each trial value."""
+    from alliance_stats.models.engines import lmm_deviance_parts
+
+    n = matrices.n_obs
+    layout = []  # per block: (n_terms, correlated and two terms)
+    for _, terms, correlated in blocks:
+        layout.append((len(terms), correlated and len(terms) == 2))
+
+    def theta_of(z):
+        sigma = np.exp(z[0])
+        out, k = [], 1
+        for q, corr in layout:
+            sds = np.exp(z[k : k + q]) / sigma
+            k += q
+            rho = None
+            if corr:
+                rho = float(np.tanh(z[k]))
+                k += 1
+            out.append(_block_theta(sds, rho))
+        return np.concatenate(out), sigma
+
+    def deviance(z) -> float:
+        theta, sigma = theta_of(z)
+        try:
+            ld, pwrss = lmm_deviance_parts(theta, matrices)
+        except (ValueError, np.linalg.LinAlgError):
+            return np.inf
+        return ld + n * np.log(2 * np.pi * sigma**2) + pwrss / sigma**2
+
+    # the ML optimum, from the fit's theta (a REML fit's is close), in these parameters
+    ld, pwrss = lmm_deviance_parts(theta0, matrices)
+    sigma0 = np.sqrt(pwrss / n)
+    z0, k = [np.log(sigma0)], 0
+    labels, kinds = ["sigma"], ["sigma"]
+    order: list[list[int]] = []  # lme4's order: per term SD1, correlation, SD2
+    for (group, terms, _), (q, corr) in zip(blocks, layout):
+        width = q * (q + 1) // 2 if corr else q
+        block = theta0[k : k + width]
+        k += width
+        if corr:
+            L = np.array([[block[0], 0.0], [block[1], block[2]]])
+            cov = L @ L.T
+            sds = np.sqrt(np.diag(cov))
+            rho = cov[1, 0] / max(sds[0] * sds[1], 1e-300)
+        else:
+            sds, rho = block, None
+        z0 += list(np.log(np.maximum(sds * sigma0, 1e-8)))
+        labels += [f"sd_{t}|{group}" for t in terms]
+        kinds += ["sd"] * q
+        if corr:
+            z0.append(np.arctanh(np.clip(rho, -0.999999, 0.999999)))
+            labels.append(f"cor_{terms[0]}.{terms[1]}|{group}")
+            kinds.append("cor")
+            order.append([len(labels) - 3, len(labels) - 1, len(labels) - 2])
+        else:
+            order.append(list(range(len(labels) - q, len(labels))))
+    nm = {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000, "maxfev": 8000}
+    smooth = {"ftol": 1e-14, "gtol": 1e-9, "eps": 1e-7, "maxiter": 500}
+    found = optimize.minimize(deviance, np.array(z0), method="Nelder-Mead", options=nm)
+    found = optimize.minimize(deviance, found.x, method="L-BFGS-B", options=smooth)
+    z_hat, best = found.x, float(found.fun)
+
+    def profile(j, value_to_z):
+        others = [i for i in range(len(z_hat)) if i != j]
+
+        def at(v):
+            zj = value_to_z(v)
+
+            def f(w):
+                z = np.empty(len(z_hat))
+                z[j], z[others] = zj, w
+                return deviance(z)
+
+            found = optimize.minimize(f, z_hat[others], method="L-BFGS-B", options=smooth)
+            return float(found.fun) - best
+
+        return at
+
+    rows = []
+    for j, (label, kind) in enumerate(zip(labels, kinds)):
+        if kind == "cor":
+            est = float(np.tanh(z_hat[j]))
+            at = profile(j, lambda v: np.arctanh(np.clip(v, -1 + 1e-9, 1 - 1e-9)))
+            edge = 1 - 1e-6
+            low = (
+                -1.0
+                if at(-edge) < crit
+                else optimize.brentq(lambda v, at=at: at(v) - crit, -edge, est, xtol=1e-8)
+            )
+            high = (
+                1.0
+                if at(edge) < crit
+                else optimize.brentq(lambda v, at=at: at(v) - crit, est, edge, xtol=1e-8)
+            )
+        else:
+            est = float(np.exp(z_hat[j]))
+            at = profile(j, lambda v, est=est: np.log(max(v, 1e-10 * est)))
+            low, high = _interval(at, est, crit, zero=kind == "sd")
+        rows.append((label, kind, est, low, high))
+    # lme4's order: each term's SD, correlation, SD, then sigma
+    return [rows[i] for block in order for i in block] + rows[:1]
 
 
 def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float) -> list:
@@ -202,17 +322,21 @@ def icc_rows(fg, x_hat, K, resid, best, labels, crit) -> list[tuple]:
     return rows
 
 
-def variance_intervals(raw, family: str, link: str, nagq: int, labels, conf_level: float):
-    """Rows ``(parameter, kind, estimate, conf_low, conf_high)`` for the SDs (and the residual
-    SD) of a random-intercept model; empty where the structure is not covered."""
+def variance_intervals(raw, family: str, link: str, nagq: int, blocks, conf_level: float):
+    """Rows ``(parameter, kind, estimate, conf_low, conf_high)`` for the SDs, correlations,
+    residual SD and ICCs that are profiled for this structure (``blocks``: per random term in
+    theta order, ``(group, terms, correlated)``); empty where none is."""
     with np.errstate(all="ignore"):  # trial points far out give inf deviances, not warnings
-        return _variance_intervals(raw, family, link, nagq, labels, conf_level)
+        return _variance_intervals(raw, family, link, nagq, blocks, conf_level)
 
 
-def _variance_intervals(raw, family, link, nagq, labels, conf_level):
+def _variance_intervals(raw, family, link, nagq, blocks, conf_level):
     crit = float(stats.chi2.ppf(conf_level, 1))
     m = raw.matrices
+    labels = [f"sd_{terms[0]}|{group}" for group, terms, _ in blocks]
     if any(s.n_terms != 1 for s in m.random_structures):
+        if family == "gaussian" and all(len(t) <= 2 or not c for _, t, c in blocks):
+            return _linear_blocks(m, blocks, np.asarray(raw.theta, dtype=float), crit)
         return []
     if family == "gaussian":
         return _linear(m, labels, crit)

@@ -447,13 +447,16 @@ class MixedResult:
             return pd.DataFrame({c: [] for c in RANEF_COLUMNS})
         return pd.concat(frames, ignore_index=True)[list(RANEF_COLUMNS)]
 
-    def profile_intervals(self, conf_level: float | None = None) -> pd.DataFrame:
+    def profile_intervals(
+        self, conf_level: float | None = None, variances: bool = True
+    ) -> pd.DataFrame:
         """Profile-likelihood intervals (lme4's ``confint(m, method = "profile")``): each end is
         where the ML deviance, minimised over every other parameter, rises by the chi-squared
-        quantile. Fixed effects for every model; the SDs (``sd_(Intercept)|<group>``,
-        ``sigma``) and ICCs (``icc|<group>``) for random-intercept models (linear; binomial
-        and Poisson with Laplace, :mod:`alliance_stats.models.profile`). Other variance
-        parameters: :meth:`bootstrap`.
+        quantile. Fixed effects for every model; the SDs (``sd_<term>|<group>``, ``sigma``),
+        correlations (``cor_<term>.<term>|<group>``) and ICCs (``icc|<group>``) where
+        :mod:`alliance_stats.models.profile` traces them (linear models; binomial and Poisson
+        models with random intercepts). Other variance parameters: :meth:`bootstrap`.
+        ``variances=False``: the fixed effects only (fast).
 
         Returns
         -------
@@ -467,10 +470,10 @@ class MixedResult:
         Examples
         --------
         >>> from alliance_stats.models.testing import fitted_example
-        >>> fitted_example().profile_intervals().round(2)["conf_low"].tolist()
+        >>> fitted_example().profile_intervals(variances=False).round(2)["conf_low"].tolist()
         [237.68, 7.36]
         """
-        from alliance_stats.models.engines import group_name, profile_fixed_effects
+        from alliance_stats.models.engines import profile_fixed_effects, random_blocks
         from alliance_stats.models.formula import parse_formula
         from alliance_stats.models.profile import variance_intervals
 
@@ -481,20 +484,26 @@ class MixedResult:
         out.insert(1, "estimate", self.coefficients["estimate"].reindex(out["term"]).to_numpy())
         out.insert(1, "kind", "fixed")
         parsed = parse_formula(self.formula)
-        labels = [
-            f"sd_(Intercept)|{group_name(s.grouping_factor, parsed)}"
-            for s in self._raw.matrices.random_structures
-        ]
-        rows = variance_intervals(self._raw, self.family, self.link, self.nagq, labels, level)
+        blocks = random_blocks(self._raw, parsed, self._factor_levels)
+        rows = (
+            variance_intervals(self._raw, self.family, self.link, self.nagq, blocks, level)
+            if variances
+            else []
+        )
         if rows:
             extra = pd.DataFrame(
                 rows, columns=["term", "kind", "estimate", "conf_low", "conf_high"]
             )
             # the fit's own estimates (REML ones for a REML fit; the profile is the ML one)
             fitted = {
-                f"sd_{r.var1}|{r.grp}" if r.grp != "Residual" else "sigma": float(r.sdcor)
+                (
+                    "sigma"
+                    if r.grp == "Residual"
+                    else f"cor_{r.var1}.{r.var2}|{r.grp}"
+                    if isinstance(r.var2, str)
+                    else f"sd_{r.var1}|{r.grp}"
+                ): float(r.sdcor)
                 for r in self.varcorr.itertuples(index=False)
-                if not isinstance(r.var2, str)
             }
             if (extra["kind"] == "icc").any():
                 fitted.update({f"icc|{g}": v for g, v in self.icc()[["group", "icc"]].values})
@@ -503,7 +512,11 @@ class MixedResult:
         out.attrs.update(
             conf_level=level,
             method="profile likelihood (ML deviance)",
-            variances="profiled" if rows else "not profiled for this structure: use bootstrap()",
+            variances="profiled"
+            if rows
+            else "not asked for"
+            if not variances
+            else "not profiled for this structure: use bootstrap()",
         )
         return out
 

@@ -1,9 +1,9 @@
 """Profile-likelihood intervals of the fixed effects against lme4's
 confint(method = "profile") (tests/reference/R/lme4_profile.R).
 
-Acceptance (issue 15): profile intervals within 1e-3 of lme4's: the fixed effects of every
-model, and the SDs (.sig01 ..., .sigma) of the random-intercept ones; the variance parameters
-of random-slope models are not profiled here yet (bootstrap() covers them).
+Acceptance (issue 15): profile intervals within 1e-3 of lme4's: the fixed effects, SDs and
+correlations (.sig01 ..., .sigma) of every model here (a random slope with its correlation in
+sleepstudy; crossed intercepts; binomial and Poisson intercepts).
 """
 
 from __future__ import annotations
@@ -17,8 +17,14 @@ from test_lme4_models import load_data
 from alliance_stats.models import fit_mixed
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "confint_profile.json").read_text())
-#: random-intercept models: their SDs are profiled too (random slopes: not yet)
-VARIANCES_PROFILED = ("penicillin", "cbpp_trials", "mmmec_poisson")
+#: models whose SDs (and correlations) are profiled too: all of these
+VARIANCES_PROFILED = (
+    "sleepstudy_reml",
+    "sleepstudy_ml",
+    "penicillin",
+    "cbpp_trials",
+    "mmmec_poisson",
+)
 MODELS = {
     "sleepstudy_reml": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", {}),
     "sleepstudy_ml": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", {"REML": False}),
@@ -50,7 +56,7 @@ def test_fixed_effect_profile_intervals_match_lme4(name):
     fixed = ours[ours["kind"] == "fixed"]
     assert list(fixed.index) == list(expected)
     # the SDs of random-intercept models, in lme4's order (.sig01, ... then .sigma)
-    sds = ours[ours["kind"].isin(["sd", "sigma"])]
+    sds = ours[ours["kind"].isin(["sd", "cor", "sigma"])]
     iccs = ours[ours["kind"] == "icc"]
     if name in VARIANCES_PROFILED and res.family != "poisson":  # ICCs: icc()'s numbers
         ref_icc = res.icc().set_index("group")["icc"]
