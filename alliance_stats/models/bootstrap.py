@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, special
+from scipy import special
 
 from alliance_stats.errors import InputError, ModelFitError
 
@@ -97,29 +97,16 @@ def _parameters(res) -> pd.Series:
 
 
 def _simulation_spec(res) -> dict:
-    """What a replicate needs: the fixed part of the linear predictor, ``Z``, the Cholesky
-    factors of the random-effect covariances, the family's settings and the refit's data."""
-    raw = res._raw
-    m = raw.matrices
-    eta = np.asarray(m.X, dtype=float) @ np.asarray(raw.beta, dtype=float)
-    if m.offset is not None:
-        eta = eta + np.asarray(m.offset, dtype=float)
-    groups = raw.VarCorr().groups
-    blocks = []
-    for s in m.random_structures:
-        cov = np.asarray(groups[s.grouping_factor].cov, dtype=float)
-        vals, vecs = np.linalg.eigh(cov)  # (a singular covariance has no Cholesky factor)
-        blocks.append((int(s.n_levels), vecs * np.sqrt(np.clip(vals, 0, None))))
+    """What a replicate needs: the model's simulation inputs, the family's settings and the
+    refit's arguments."""
+    inputs = res.simulation_inputs()
+    weights = inputs["weights"]
     return dict(
-        eta=eta,
-        Z=sparse.csr_matrix(m.Z),
-        blocks=blocks,
+        inputs,
         family=res.family,
         link=res.link,
-        sigma=float(raw.sigma) if res.family == "gaussian" else 1.0,
+        sigma=inputs["sigma"] if res.family == "gaussian" else 1.0,
         size=res.nb_size,
-        weights=res._weights,
-        frame=res._frame,
         formula=res.formula,
         fit_args=dict(
             family=res.family,
@@ -127,9 +114,9 @@ def _simulation_spec(res) -> dict:
             nagq=res.nagq,
             link=res.link if res.family == "binomial" else "logit",
             conf_level=res.conf_level,
-            weights=res._weights,
+            weights=weights,
         ),
-        response=res._frame.columns[0],
+        response=inputs["frame"].columns[0],
     )
 
 

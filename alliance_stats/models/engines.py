@@ -590,3 +590,23 @@ def random_blocks(raw: Any, parsed: ParsedFormula, factor_levels: dict) -> list[
         terms = lme4_names(list(groups[s.grouping_factor].term_names), factor_levels)
         out.append((group_name(s.grouping_factor, parsed), terms, bool(s.correlated)))
     return out
+
+
+def simulation_parts(raw: Any) -> dict:
+    """What simulating new outcomes from a fit needs, engine-neutral: ``eta`` (the fixed part
+    of the linear predictor, offset included), ``Z`` (sparse), ``blocks`` (per random term:
+    its number of levels and a factor ``F`` with ``F F'`` its covariance; random effects are
+    stored level by level) and the residual SD ``sigma`` (linear models)."""
+    from scipy import sparse
+
+    m = raw.matrices
+    eta = np.asarray(m.X, dtype=float) @ np.asarray(raw.beta, dtype=float)
+    if m.offset is not None:
+        eta = eta + np.asarray(m.offset, dtype=float)
+    groups = raw.VarCorr().groups
+    blocks = []
+    for s in m.random_structures:
+        cov = np.asarray(groups[s.grouping_factor].cov, dtype=float)
+        vals, vecs = np.linalg.eigh(cov)  # (a singular covariance has no Cholesky factor)
+        blocks.append((int(s.n_levels), vecs * np.sqrt(np.clip(vals, 0, None))))
+    return dict(eta=eta, Z=sparse.csr_matrix(m.Z), blocks=blocks, sigma=float(raw.sigma))

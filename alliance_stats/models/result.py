@@ -520,6 +520,24 @@ class MixedResult:
         )
         return out
 
+    def simulation_inputs(self) -> dict:
+        """What a parametric bootstrap needs to simulate and refit this model: the engine's
+        parts (:func:`~alliance_stats.models.engines.simulation_parts`: ``eta``, ``Z``,
+        ``blocks``, ``sigma``), the model rows (``frame``, outcome first) and the prior
+        ``weights`` (None: none).
+
+        Examples
+        --------
+        >>> from alliance_stats.models.testing import fitted_example
+        >>> sorted(fitted_example().simulation_inputs())[:3]
+        ['Z', 'blocks', 'eta']
+        """
+        from alliance_stats.models.engines import simulation_parts
+
+        if self._raw is None or self._frame is None:
+            raise InputError("this result has no fitted model to simulate from; use fit_mixed()")
+        return {**simulation_parts(self._raw), "frame": self._frame, "weights": self._weights}
+
     def bootstrap(self, n_boot: int = 1000, seed=None, n_jobs: int = 1, conf_level=None):
         """Parametric bootstrap percentile intervals of the fixed effects, SDs, correlations
         and ICCs (:func:`alliance_stats.models.bootstrap.bootstrap`; lme4's
