@@ -76,8 +76,10 @@ class BootstrapIntervals:
         return f"<p>{head}</p>" + self.table.round(3).to_html(index=False, escape=True)
 
 
-def _parameters(res) -> pd.Series:
-    """The parameters of a fit as one labelled vector (see :class:`BootstrapIntervals`)."""
+def parameter_estimates(res) -> tuple[pd.Series, dict[str, str]]:
+    """The parameters of a fit as one labelled vector and each label's kind (the labels of
+    :class:`BootstrapIntervals`: lme4 term names, ``sd_<term>|<group>``, ``cor_...``,
+    ``sigma``, ``icc|<group>``)."""
     values = dict(res.coefficients["estimate"].items())
     kinds = dict.fromkeys(values, "fixed")
     for row in res.varcorr.itertuples(index=False):
@@ -153,7 +155,7 @@ def _replicate(spec: dict, seed: np.random.SeedSequence, labels: list[str]) -> n
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             refit = fit_mixed(spec["formula"], frame, **spec["fit_args"])
-        values, _ = _parameters(refit)
+        values, _ = parameter_estimates(refit)
     except (ModelFitError, InputError, np.linalg.LinAlgError, FloatingPointError):
         return np.full(len(labels), np.nan)
     return values.reindex(labels).to_numpy(dtype=float)
@@ -202,7 +204,7 @@ def bootstrap(res, n_boot: int = 1000, seed=None, n_jobs: int = 1, conf_level=No
             "bootstrap() of a cbind(successes, failures) outcome is not supported: fit the "
             "proportion of successes with weights= the number of trials (the same model)"
         )
-    estimate, kinds = _parameters(res)
+    estimate, kinds = parameter_estimates(res)
     labels = list(estimate.index)
     spec = _simulation_spec(res)
     streams = _seed_sequence(seed).spawn(int(n_boot))

@@ -139,18 +139,6 @@ class InterceptLMM:
             dev += logdet_M
         return F, chol, AinvZX, beta, u, res, r2, float(dev)
 
-    def ml_deviance(self, theta, sigma: float) -> float:
-        """The ML deviance with ``sigma`` not profiled out (the fixed effects at their
-        optimum given ``theta``): ``log|A| + n log(2 pi sigma^2) + r2(theta) / sigma^2``."""
-        theta = np.abs(np.asarray(theta, dtype=float))
-        if not (np.all(np.isfinite(theta)) and np.isfinite(sigma) and sigma > 0):
-            return np.inf
-        try:
-            F, _, _, _, _, _, r2, _ = self._parts(theta)
-        except (np.linalg.LinAlgError, ValueError):  # (a search step far off the optimum)
-            return np.inf
-        return float(F.logdet + self.n * np.log(2 * np.pi * sigma**2) + r2 / sigma**2)
-
     def __call__(self, theta) -> float:
         """The deviance (REML criterion) at ``theta``."""
         return self._parts(np.asarray(theta, dtype=float))[-1]

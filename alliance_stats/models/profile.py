@@ -5,21 +5,15 @@ deviance (also for REML fits): at a trial value of one SD, the deviance is minim
 other parameters, and each end of the interval is where it has risen by the chi-squared(1)
 quantile above the minimum. Here:
 
-- linear models with random intercepts (no prior weights): the SD of each factor
-  (``sigma * theta_k``) and the residual SD, from the unprofiled ML deviance
-  ``log|A| + n log(2 pi sigma^2) + r2(theta) / sigma^2``
-  (:class:`~alliance_stats.models.lmm.InterceptLMM`), minimised by Nelder-Mead over
-  ``log sigma`` and the other ``theta``;
+- linear models (random terms of one or two terms, correlated or not): every SD,
+  correlation and the residual SD, in lme4's parametrisation (``log`` SDs, ``atanh``
+  correlations, ``log sigma``), from the engine's penalised least squares.
 - binomial and Poisson models with random intercepts (Laplace): the SD ``theta_k`` with the
   other SDs and the fixed effects re-optimised by bounded L-BFGS-B with the analytic gradient
   (:class:`~alliance_stats.models.laplace.InterceptLaplace`);
 - the ICC of each factor (linear and binomial models; ``icc()``'s definition, latent scale
   for binomial ones), a function of the SDs: at a trial ICC the factor's SD follows from the
   others, which are re-optimised with the fixed effects (and ``sigma`` profiled out).
-
-- linear models with random slopes (terms of one or two, correlated or not): every SD,
-  correlation and the residual SD, in lme4's parametrisation (``log`` SDs, ``atanh``
-  correlations, ``log sigma``), from the engine's penalised least squares.
 
 Other structures (blocks of three or more correlated terms, GLMMs with random slopes, adaptive
 quadrature, the negative binomial) return no rows; :meth:`MixedResult.bootstrap` covers them.
@@ -57,52 +51,15 @@ def _interval(profile, estimate: float, crit: float, zero: bool = True) -> tuple
     return low, high
 
 
-def _linear(matrices, labels: list[str], crit: float) -> list[tuple]:
+def _linear_iccs(matrices, labels: list[str], crit: float) -> list[tuple]:
+    """ICC intervals of a linear model with random intercepts only: functions of theta alone,
+    profiled over sigma (the profiled ML deviance of
+    :class:`~alliance_stats.models.lmm.InterceptLMM`)."""
     lmm = InterceptLMM.from_mixedlm(matrices, REML=False)
     if lmm is None:
         return []
-    fit = lmm.fit()
-    theta, sigma, K = fit.theta, fit.sigma, lmm.n_theta
-
-    deviance = lmm.ml_deviance
-
-    best = deviance(theta, sigma)
-    nm = {"xatol": 1e-10, "fatol": 1e-11, "maxiter": 5000}
-
-    def sd_profile(k):
-        others = [j for j in range(K) if j != k]
-
-        def at(s):
-            def f(z):
-                t = np.empty(K)
-                t[k], t[others] = s / np.exp(z[0]), z[1:]
-                return deviance(t, np.exp(z[0]))
-
-            z0 = np.r_[np.log(sigma), theta[others]]
-            return optimize.minimize(f, z0, method="Nelder-Mead", options=nm).fun - best
-
-        return at
-
-    def sigma_profile(s):
-        r = optimize.minimize(
-            lambda t: deviance(t, s), theta * sigma / s, method="Nelder-Mead", options=nm
-        )
-        return r.fun - best
-
-    rows = [
-        (
-            labels[k],
-            "sd",
-            float(theta[k] * sigma),
-            *_interval(sd_profile(k), float(theta[k] * sigma), crit),
-        )
-        for k in range(K)
-    ]
-    rows.append(
-        ("sigma", "sigma", float(sigma), *_interval(sigma_profile, float(sigma), crit, zero=False))
-    )
-    # ICCs are functions of theta alone: profiled over sigma (the ML deviance of theta)
-    return rows + icc_rows(lmm.value_and_gradient, theta, K, 1.0, lmm(theta), labels, crit)
+    theta = lmm.fit().theta
+    return icc_rows(lmm.value_and_gradient, theta, lmm.n_theta, 1.0, lmm(theta), labels, crit)
 
 
 def _block_theta(sds: np.ndarray, rho: float | None) -> np.ndarray:
@@ -334,12 +291,14 @@ def _variance_intervals(raw, family, link, nagq, blocks, conf_level):
     crit = float(stats.chi2.ppf(conf_level, 1))
     m = raw.matrices
     labels = [f"sd_{terms[0]}|{group}" for group, terms, _ in blocks]
-    if any(s.n_terms != 1 for s in m.random_structures):
-        if family == "gaussian" and all(len(t) <= 2 or not c for _, t, c in blocks):
-            return _linear_blocks(m, blocks, np.asarray(raw.theta, dtype=float), crit)
-        return []
+    intercepts = all(s.n_terms == 1 for s in m.random_structures)
     if family == "gaussian":
-        return _linear(m, labels, crit)
+        if not all(len(t) <= 2 or not c for _, t, c in blocks):
+            return []
+        rows = _linear_blocks(m, blocks, np.asarray(raw.theta, dtype=float), crit)
+        return rows + (_linear_iccs(m, labels, crit) if intercepts else [])
+    if not intercepts:
+        return []
     if family in ("binomial", "poisson") and nagq == 1:
         x_hat = np.r_[np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)]
         return _glmm(m, "log" if family == "poisson" else link, labels, x_hat, crit)

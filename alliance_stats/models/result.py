@@ -473,6 +473,7 @@ class MixedResult:
         >>> fitted_example().profile_intervals(variances=False).round(2)["conf_low"].tolist()
         [237.68, 7.36]
         """
+        from alliance_stats.models.bootstrap import parameter_estimates
         from alliance_stats.models.engines import profile_fixed_effects, random_blocks
         from alliance_stats.models.formula import parse_formula
         from alliance_stats.models.profile import variance_intervals
@@ -495,18 +496,7 @@ class MixedResult:
                 rows, columns=["term", "kind", "estimate", "conf_low", "conf_high"]
             )
             # the fit's own estimates (REML ones for a REML fit; the profile is the ML one)
-            fitted = {
-                (
-                    "sigma"
-                    if r.grp == "Residual"
-                    else f"cor_{r.var1}.{r.var2}|{r.grp}"
-                    if isinstance(r.var2, str)
-                    else f"sd_{r.var1}|{r.grp}"
-                ): float(r.sdcor)
-                for r in self.varcorr.itertuples(index=False)
-            }
-            if (extra["kind"] == "icc").any():
-                fitted.update({f"icc|{g}": v for g, v in self.icc()[["group", "icc"]].values})
+            fitted = parameter_estimates(self)[0]
             extra["estimate"] = [fitted.get(t, e) for t, e in zip(extra["term"], extra["estimate"])]
             out = pd.concat([extra, out], ignore_index=True)
         out.attrs.update(
