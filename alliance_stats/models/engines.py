@@ -581,6 +581,18 @@ def lmm_deviance_parts(theta: np.ndarray, matrices: Any) -> tuple[float, float]:
     return float(parts.ldL2), float(parts.pwrss)
 
 
+def theta_cells(q: int) -> list[tuple[int, int]]:
+    """The cells of a correlated ``q``-term block's lower Cholesky factor in the engine's
+    theta order (row by row: ``L11, L21, L22, L31, ...``).
+
+    Examples
+    --------
+    >>> theta_cells(2)
+    [(0, 0), (1, 0), (1, 1)]
+    """
+    return [(i, j) for i in range(q) for j in range(i + 1)]
+
+
 def random_blocks(raw: Any, parsed: ParsedFormula, factor_levels: dict) -> list[tuple]:
     """Per random term, in the engine's theta order: ``(group, terms, correlated)`` with lme4's
     names (``Subject``, ``["(Intercept)", "Days"]``)."""

@@ -5,9 +5,9 @@ deviance (also for REML fits): at a trial value of one SD, the deviance is minim
 other parameters, and each end of the interval is where it has risen by the chi-squared(1)
 quantile above the minimum. Here:
 
-- linear models (random terms of one or two terms, correlated or not): every SD,
-  correlation and the residual SD, in lme4's parametrisation (``log`` SDs, ``atanh``
-  correlations, ``log sigma``), from the engine's penalised least squares.
+- linear models (any blocks of random terms, correlated or not): every SD, correlation and
+  the residual SD, in lme4's parametrisation (``log`` SDs, ``atanh`` correlations,
+  ``log sigma``; :class:`BlockParameters`), from the engine's penalised least squares.
 - binomial and Poisson models with random intercepts (Laplace): the SD ``theta_k`` with the
   other SDs and the fixed effects re-optimised by bounded L-BFGS-B with the analytic gradient
   (:class:`~alliance_stats.models.laplace.InterceptLaplace`);
@@ -15,8 +15,11 @@ quantile above the minimum. Here:
   for binomial ones), a function of the SDs: at a trial ICC the factor's SD follows from the
   others, which are re-optimised with the fixed effects (and ``sigma`` profiled out).
 
-Other structures (blocks of three or more correlated terms, GLMMs with random slopes, adaptive
-quadrature, the negative binomial) return no rows; :meth:`MixedResult.bootstrap` covers them.
+Other structures (GLMMs with random slopes, adaptive quadrature, the negative binomial) return no
+rows; :meth:`MixedResult.bootstrap` covers them. (lme4's own profile of such a model, the
+clinic dropout ``(1 + wai_c | therapist)``, stops with "profiling detected new, lower
+deviance"; restricted to the variance parameters it warns of a non-monotonic profile and a bad
+spline fit for the correlation.)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from alliance_stats.models import robust
+from alliance_stats.models.engines import theta_cells
 from alliance_stats.models.laplace import InterceptLaplace
 from alliance_stats.models.lmm import InterceptLMM
 
@@ -62,79 +66,116 @@ def _linear_iccs(matrices, labels: list[str], crit: float) -> list[tuple]:
     return icc_rows(lmm.value_and_gradient, theta, lmm.n_theta, 1.0, lmm(theta), labels, crit)
 
 
-def _block_theta(sds: np.ndarray, rho: float | None) -> np.ndarray:
-    """The relative Cholesky parameters of one block (lme4's column-major lower triangle)
-    from relative SDs and, for two correlated terms, their correlation."""
-    if rho is None:
-        return sds
-    a, b = sds
-    return np.array([a, b * rho, b * np.sqrt(max(1.0 - rho**2, 0.0))])
+def _block_cells(q: int) -> list[tuple[int, int]]:
+    """The cells of a ``q``-term block's SD / correlation matrix in lme4's profile order
+    (column-major lower triangle: SD 1, its correlations with 2, 3, ..., SD 2, ...)."""
+    return [(i, j) for j in range(q) for i in range(j, q)]
 
 
-def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tuple]:
-    """Random slopes (blocks of one or two terms, correlated or not): every SD, correlation
-    and the residual SD profiled on the ML deviance, parametrised as lme4's profile is
-    (``log`` SDs, ``atanh`` correlations, ``log sigma``), the others re-optimised by
-    L-BFGS-B (finite-difference gradient) at each trial value."""
-    from alliance_stats.models.engines import lmm_deviance_parts
+class BlockParameters:
+    """The random-effect blocks in lme4's profile parameters: per block, in
+    :func:`_block_cells` order, ``log`` SDs on the diagonal and ``atanh`` correlations below it
+    (an uncorrelated block: its SDs only), and back to the engine's theta (a correlated
+    block's Cholesky factor in :func:`~alliance_stats.models.engines.theta_cells` order).
 
-    n = matrices.n_obs
-    layout = []  # per block: (n_terms, correlated and two terms)
-    for _, terms, correlated in blocks:
-        layout.append((len(terms), correlated and len(terms) == 2))
+    ``blocks``: per random term in theta order, ``(group, terms, correlated)``.
 
-    def theta_of(z):
-        sigma = np.exp(z[0])
-        out, k = [], 1
-        for q, corr in layout:
-            sds = np.exp(z[k : k + q]) / sigma
-            k += q
-            rho = None
-            if corr:
-                rho = float(np.tanh(z[k]))
-                k += 1
-            out.append(_block_theta(sds, rho))
-        return np.concatenate(out), sigma
+    Examples
+    --------
+    >>> bp = BlockParameters([("g", ["(Intercept)", "x"], True)])
+    >>> bp.labels
+    ['sd_(Intercept)|g', 'cor_(Intercept).x|g', 'sd_x|g']
+    >>> theta = np.array([2.0, 0.6, 0.8])  # Cholesky factor [[2, 0], [0.6, 0.8]]
+    >>> z = bp.from_theta(theta)
+    >>> round(float(np.tanh(z[1])), 4)  # the correlation 0.6 / sqrt(0.6^2 + 0.8^2)
+    0.6
+    >>> np.round(bp.to_theta(z)[0], 12).tolist()
+    [2.0, 0.6, 0.8]
+    """
 
-    def deviance(z) -> float:
-        theta, sigma = theta_of(z)
-        try:
-            ld, pwrss = lmm_deviance_parts(theta, matrices)
-        except (ValueError, np.linalg.LinAlgError):
-            return np.inf
-        return ld + n * np.log(2 * np.pi * sigma**2) + pwrss / sigma**2
+    def __init__(self, blocks) -> None:
+        self.layout = [
+            (len(terms), correlated and len(terms) > 1) for _, terms, correlated in blocks
+        ]
+        self.labels, self.kinds = [], []
+        for (group, terms, _), (q, corr) in zip(blocks, self.layout):
+            cells = _block_cells(q) if corr else [(i, i) for i in range(q)]
+            for i, j in cells:
+                if i == j:
+                    self.labels.append(f"sd_{terms[i]}|{group}")
+                    self.kinds.append("sd")
+                else:
+                    self.labels.append(f"cor_{terms[j]}.{terms[i]}|{group}")
+                    self.kinds.append("cor")
 
-    # the ML optimum, from the fit's theta (a REML fit's is close), in these parameters
-    ld, pwrss = lmm_deviance_parts(theta0, matrices)
-    sigma0 = np.sqrt(pwrss / n)
-    z0, k = [np.log(sigma0)], 0
-    labels, kinds = ["sigma"], ["sigma"]
-    order: list[list[int]] = []  # lme4's order: per term SD1, correlation, SD2
-    for (group, terms, _), (q, corr) in zip(blocks, layout):
-        width = q * (q + 1) // 2 if corr else q
-        block = theta0[k : k + width]
-        k += width
-        if corr:
-            L = np.array([[block[0], 0.0], [block[1], block[2]]])
-            cov = L @ L.T
+    def to_theta(self, z: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, float]:
+        """Theta (relative to ``scale``, a linear model's sigma) at profile parameters ``z``,
+        and how far the correlations are from positive definite (0 where they are): a block
+        that is not is replaced by its nearest one (eigenvalues raised to ``1e-8``, unit
+        diagonal), so that an inner minimisation meets a penalty instead of a wall."""
+        out, k, violation = [], 0, 0.0
+        for q, corr in self.layout:
+            if not corr:
+                out.append(np.exp(z[k : k + q]) / scale)
+                k += q
+                continue
+            cells = _block_cells(q)
+            R = np.eye(q)
+            sds = np.empty(q)
+            for (i, j), v in zip(cells, z[k : k + len(cells)]):
+                if i == j:
+                    sds[i] = np.exp(v) / scale
+                else:
+                    R[i, j] = R[j, i] = np.tanh(v)
+            k += len(cells)
+            vals, vecs = np.linalg.eigh(R)
+            if vals[0] < 1e-8:
+                violation += float(np.sum(np.maximum(1e-8 - vals, 0.0)))
+                R = (vecs * np.maximum(vals, 1e-8)) @ vecs.T
+                d = np.sqrt(np.diag(R))
+                R = R / np.outer(d, d)
+            L = np.linalg.cholesky(R) * sds[:, None]
+            out.append(np.array([L[i, j] for i, j in theta_cells(q)]))
+        return np.concatenate(out), violation
+
+    def from_theta(self, theta: np.ndarray, scale: float = 1.0, floor: float = 1e-8):
+        """The profile parameters of ``theta`` (SDs below ``floor`` raised to it)."""
+        out, k = [], 0
+        for q, corr in self.layout:
+            if not corr:
+                out += list(np.log(np.maximum(np.asarray(theta[k : k + q]) * scale, floor)))
+                k += q
+                continue
+            cells = _block_cells(q)
+            L = np.zeros((q, q))
+            for (i, j), v in zip(theta_cells(q), theta[k : k + len(cells)]):
+                L[i, j] = v
+            k += len(cells)
+            cov = (L @ L.T) * scale**2
             sds = np.sqrt(np.diag(cov))
-            rho = cov[1, 0] / max(sds[0] * sds[1], 1e-300)
-        else:
-            sds, rho = block, None
-        z0 += list(np.log(np.maximum(sds * sigma0, 1e-8)))
-        labels += [f"sd_{t}|{group}" for t in terms]
-        kinds += ["sd"] * q
-        if corr:
-            z0.append(np.arctanh(np.clip(rho, -0.999999, 0.999999)))
-            labels.append(f"cor_{terms[0]}.{terms[1]}|{group}")
-            kinds.append("cor")
-            order.append([len(labels) - 3, len(labels) - 1, len(labels) - 2])
-        else:
-            order.append(list(range(len(labels) - q, len(labels))))
+            for i, j in cells:
+                if i == j:
+                    out.append(np.log(max(sds[i], floor)))
+                else:
+                    rho = cov[i, j] / max(sds[i] * sds[j], 1e-300)
+                    out.append(np.arctanh(np.clip(rho, -0.999999, 0.999999)))
+        return np.array(out)
+
+
+#: deviance added per unit of a block's distance from positive definite (:meth:`to_theta`)
+_PENALTY = 1e6
+#: L-BFGS-B settings of the inner minimisations (finite-difference gradient)
+_SMOOTH = {"ftol": 1e-14, "gtol": 1e-9, "eps": 1e-7, "maxiter": 500}
+
+
+def _profile_rows(deviance, z0: np.ndarray, labels, kinds, crit: float) -> list[tuple]:
+    """Profile every labelled parameter (the first ``len(labels)`` of ``z``; ``kinds``:
+    ``"sd"``, ``"cor"`` or ``"sigma"``) of ``deviance(z)``: the optimum from ``z0``
+    (Nelder-Mead, then L-BFGS-B), then at each trial value the other parameters re-optimised
+    by L-BFGS-B. Rows ``(label, kind, estimate, low, high)``."""
     nm = {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000, "maxfev": 8000}
-    smooth = {"ftol": 1e-14, "gtol": 1e-9, "eps": 1e-7, "maxiter": 500}
-    found = optimize.minimize(deviance, np.array(z0), method="Nelder-Mead", options=nm)
-    found = optimize.minimize(deviance, found.x, method="L-BFGS-B", options=smooth)
+    z0 = optimize.minimize(deviance, z0, method="Nelder-Mead", options=nm).x
+    found = optimize.minimize(deviance, z0, method="L-BFGS-B", options=_SMOOTH)
     z_hat, best = found.x, float(found.fun)
 
     def profile(j, value_to_z):
@@ -148,7 +189,7 @@ def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tu
                 z[j], z[others] = zj, w
                 return deviance(z)
 
-            found = optimize.minimize(f, z_hat[others], method="L-BFGS-B", options=smooth)
+            found = optimize.minimize(f, z_hat[others], method="L-BFGS-B", options=_SMOOTH)
             return float(found.fun) - best
 
         return at
@@ -174,8 +215,32 @@ def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tu
             at = profile(j, lambda v, est=est: np.log(max(v, 1e-10 * est)))
             low, high = _interval(at, est, crit, zero=kind == "sd")
         rows.append((label, kind, est, low, high))
-    # lme4's order: each term's SD, correlation, SD, then sigma
-    return [rows[i] for block in order for i in block] + rows[:1]
+    return rows
+
+
+def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tuple]:
+    """Every SD, correlation and the residual SD of a linear model profiled on the ML
+    deviance, parametrised as lme4's profile is (``log`` SDs, ``atanh`` correlations,
+    ``log sigma``; :class:`BlockParameters`)."""
+    from alliance_stats.models.engines import lmm_deviance_parts
+
+    n = matrices.n_obs
+    bp = BlockParameters(blocks)
+
+    def deviance(z) -> float:
+        sigma = np.exp(z[0])
+        theta, violation = bp.to_theta(z[1:], sigma)
+        try:
+            ld, pwrss = lmm_deviance_parts(theta, matrices)
+        except (ValueError, np.linalg.LinAlgError):
+            return np.inf
+        return ld + n * np.log(2 * np.pi * sigma**2) + pwrss / sigma**2 + _PENALTY * violation
+
+    # the ML optimum, from the fit's theta (a REML fit's is close), in these parameters
+    sigma0 = np.sqrt(lmm_deviance_parts(theta0, matrices)[1] / n)
+    z0 = np.r_[np.log(sigma0), bp.from_theta(theta0, sigma0)]
+    rows = _profile_rows(deviance, z0, ["sigma", *bp.labels], ["sigma", *bp.kinds], crit)
+    return rows[1:] + rows[:1]  # lme4's order: the blocks' SDs and correlations, then sigma
 
 
 def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float) -> list:
@@ -293,13 +358,9 @@ def _variance_intervals(raw, family, link, nagq, blocks, conf_level):
     labels = [f"sd_{terms[0]}|{group}" for group, terms, _ in blocks]
     intercepts = all(s.n_terms == 1 for s in m.random_structures)
     if family == "gaussian":
-        if not all(len(t) <= 2 or not c for _, t, c in blocks):
-            return []
         rows = _linear_blocks(m, blocks, np.asarray(raw.theta, dtype=float), crit)
         return rows + (_linear_iccs(m, labels, crit) if intercepts else [])
-    if not intercepts:
-        return []
-    if family in ("binomial", "poisson") and nagq == 1:
+    if family in ("binomial", "poisson") and intercepts and nagq == 1:
         x_hat = np.r_[np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)]
         return _glmm(m, "log" if family == "poisson" else link, labels, x_hat, crit)
     return []

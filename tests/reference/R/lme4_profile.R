@@ -1,6 +1,6 @@
 # Profile-likelihood intervals (issue 15): lme4's confint(method = "profile") on the models of
 # lme4_models.R / lme4_families.R fixtures (sleepstudy REML and ML, Penicillin, cbpp with trials,
-# Mmmec Poisson with an offset).
+# Mmmec Poisson with an offset) and a sleepstudy model with three correlated random terms.
 #
 # Run from the repository root:   Rscript tests/reference/R/lme4_profile.R
 # Writes tests/reference/fixtures/confint_profile.json: per model the 95% intervals of every
@@ -22,6 +22,9 @@ read_rows <- function(name, text) {
 
 ss <- read.csv(file.path(fixture_dir, "lme4_sleepstudy.csv"))
 ss$Subject <- factor(ss$Subject)
+# a block of three correlated terms: a centred, scaled quadratic day (lme4's default optimizer
+# stops short of the optimum here and its profile then fails; bobyqa with a tight rhoend does not)
+ss$Days2 <- (ss$Days - 4.5)^2 / 10
 pen <- read_rows("penicillin", c("plate", "sample"))
 cb <- read_rows("cbpp", c("period", "herd"))
 mm <- read_rows("mmmec", "region")
@@ -29,6 +32,10 @@ out <- list(
   versions = versions,
   sleepstudy_reml = block(lmer(Reaction ~ Days + (Days | Subject), data = ss)),
   sleepstudy_ml = block(lmer(Reaction ~ Days + (Days | Subject), data = ss, REML = FALSE)),
+  sleepstudy_quad = block(lmer(Reaction ~ Days + Days2 + (Days + Days2 | Subject), data = ss,
+                              REML = FALSE,
+                              control = lmerControl(optimizer = "bobyqa",
+                                                    optCtrl = list(rhoend = 1e-10, maxfun = 1e5)))),
   penicillin = block(lmer(diameter ~ 1 + (1 | plate) + (1 | sample), data = pen)),
   cbpp_trials = block(glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), data = cb,
                             family = binomial)),
