@@ -581,6 +581,15 @@ def lmm_deviance_parts(theta: np.ndarray, matrices: Any) -> tuple[float, float]:
     return float(parts.ldL2), float(parts.pwrss)
 
 
+def glmm_deviance(matrices: Any, family: Any, nagq: int = 1):
+    """The engine's GLMM deviance (Laplace for ``nagq=1``, else adaptive quadrature) as a
+    function of ``x = (theta, beta)``, with ``n_theta`` and the ``bounds`` of ``x``
+    (``family``: the engine's family object, ``raw.family``)."""
+    from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
+    return JointGLMMObjective(matrices, family, nagq)
+
+
 def theta_cells(q: int) -> list[tuple[int, int]]:
     """The cells of a correlated ``q``-term block's lower Cholesky factor in the engine's
     theta order (row by row: ``L11, L21, L22, L31, ...``).

@@ -28,6 +28,7 @@ from alliance_stats.models.engines import (
     fit_mixedlm,
     fit_own_laplace,
     fit_own_lmm,
+    glmm_deviance,
     translate,
 )
 from alliance_stats.models.formula import ParsedFormula, parse_formula
@@ -277,10 +278,8 @@ def _binomial_checks(
     scalar intercept (Laplace), the check is redone with our own Laplace deviance
     (:class:`~alliance_stats.models.laplace.InterceptLaplace`), after checking that the two
     agree where the engine's is finite."""
-    from mixedlm.estimation.joint_glmm import JointGLMMObjective
-
     raw = ef.raw
-    obj = JointGLMMObjective(raw.matrices, raw.family, nagq)
+    obj = glmm_deviance(raw.matrices, raw.family, nagq)
     n_theta = obj.n_theta
     x0 = np.r_[ef.theta, ef.beta]
     labels = _theta_labels(raw, parsed, n_theta)
@@ -368,10 +367,8 @@ def _own_checks(
     with ours at the optimum where it is finite (else ``None``: the engine refits), then the
     same search for a better optimum as :func:`_binomial_checks`, with our deviance (and,
     for Laplace, its analytic gradient)."""
-    from mixedlm.estimation.joint_glmm import JointGLMMObjective
-
     raw = ef.raw
-    engine = JointGLMMObjective(raw.matrices, raw.family, nagq)
+    engine = glmm_deviance(raw.matrices, raw.family, nagq)
     laplace = ef.objective or InterceptLaplace.from_mixedlm(raw.matrices, link)
     own = laplace if nagq == 1 else InterceptQuadrature(laplace, nagq)
     n_theta = len(ef.theta)
@@ -519,8 +516,6 @@ def _bias_reduced(ef: EngineFit, parsed, factor_levels, se: str, link: str, note
     as lme4's default at its estimates; ``None`` when not positive definite), or with
     ``se="model"`` the inverse information there, as brglm2 and logistf report it.
     """
-    from mixedlm.estimation.joint_glmm import JointGLMMObjective
-
     raw = ef.raw
     own = InterceptLaplace.from_mixedlm(raw.matrices, link)
     if own is None:
@@ -530,7 +525,7 @@ def _bias_reduced(ef: EngineFit, parsed, factor_levels, se: str, link: str, note
         )
     n_theta = len(ef.theta)
     x_ml = np.r_[ef.theta, ef.beta]
-    d_engine = float(JointGLMMObjective(raw.matrices, raw.family, 1)(x_ml))
+    d_engine = float(glmm_deviance(raw.matrices, raw.family, 1)(x_ml))
     d_own = own(x_ml)
     if np.isfinite(d_engine) and not abs(d_own - d_engine) < CROSS_CHECK_TOL:
         raise ModelFitError(

@@ -11,15 +11,20 @@ quantile above the minimum. Here:
 - binomial and Poisson models with random intercepts (Laplace): the SD ``theta_k`` with the
   other SDs and the fixed effects re-optimised by bounded L-BFGS-B with the analytic gradient
   (:class:`~alliance_stats.models.laplace.InterceptLaplace`);
+- binomial and Poisson models with random slopes whose random terms share one grouping factor
+  (Laplace; :func:`random_slope_intervals`): every SD, correlation and fixed effect, on the
+  deviance of :class:`~alliance_stats.models.block_laplace.BlockLaplace` with its analytic
+  gradient (the engine's PIRLS diverges at SDs such a profile visits). lme4's full profile of
+  the two references, the clinic dropout ``(1 + wai_c | therapist)`` and Contraception
+  ``(urban | district)``, stops with "profiling detected new, lower deviance"; its profile of
+  the variance parameters alone and glmmTMB's are the comparisons.
 - the ICC of each factor (linear and binomial models; ``icc()``'s definition, latent scale
   for binomial ones), a function of the SDs: at a trial ICC the factor's SD follows from the
   others, which are re-optimised with the fixed effects (and ``sigma`` profiled out).
 
-Other structures (GLMMs with random slopes, adaptive quadrature, the negative binomial) return no
-rows; :meth:`MixedResult.bootstrap` covers them. (lme4's own profile of such a model, the
-clinic dropout ``(1 + wai_c | therapist)``, stops with "profiling detected new, lower
-deviance"; restricted to the variance parameters it warns of a non-monotonic profile and a bad
-spline fit for the correlation.)
+Other structures (random slopes on several grouping factors of a GLMM, adaptive quadrature, the
+negative binomial) profile the fixed effects only; :meth:`MixedResult.bootstrap` covers their
+variance parameters.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from alliance_stats.models import robust
+from alliance_stats.models.block_laplace import BlockLaplace
 from alliance_stats.models.engines import theta_cells
 from alliance_stats.models.laplace import InterceptLaplace
 from alliance_stats.models.lmm import InterceptLMM
@@ -168,18 +174,36 @@ _PENALTY = 1e6
 _SMOOTH = {"ftol": 1e-14, "gtol": 1e-9, "eps": 1e-7, "maxiter": 500}
 
 
-def _profile_rows(deviance, z0: np.ndarray, labels, kinds, crit: float) -> list[tuple]:
+def _profile_rows(
+    deviance,
+    z0: np.ndarray,
+    labels,
+    kinds,
+    crit: float,
+    units=None,
+    search: bool = True,
+    only=None,
+    gradient=None,
+) -> list[tuple]:
     """Profile every labelled parameter (the first ``len(labels)`` of ``z``; ``kinds``:
-    ``"sd"``, ``"cor"`` or ``"sigma"``) of ``deviance(z)``: the optimum from ``z0``
-    (Nelder-Mead, then L-BFGS-B), then at each trial value the other parameters re-optimised
-    by L-BFGS-B. Rows ``(label, kind, estimate, low, high)``."""
-    nm = {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000, "maxfev": 8000}
-    z0 = optimize.minimize(deviance, z0, method="Nelder-Mead", options=nm).x
-    found = optimize.minimize(deviance, z0, method="L-BFGS-B", options=_SMOOTH)
+    ``"sd"`` and ``"sigma"`` (``z`` their log), ``"cor"`` (``atanh``) or ``"fixed"`` (``z``
+    the value in ``units``, one per label: a standard error, say)) of ``deviance(z)``: the
+    optimum from ``z0`` (with ``search``, Nelder-Mead first; then L-BFGS-B), then at each
+    trial value the other parameters re-optimised by L-BFGS-B (with ``gradient``,
+    ``z -> (deviance, its gradient)``, analytically; else by finite differences). Rows
+    ``(label, kind, estimate, low, high)``, of the kinds in ``only`` (None: all)."""
+    if search:
+        nm = {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000, "maxfev": 8000}
+        z0 = optimize.minimize(deviance, z0, method="Nelder-Mead", options=nm).x
+    jac = gradient is not None
+    found = optimize.minimize(
+        gradient if jac else deviance, z0, jac=jac, method="L-BFGS-B", options=_SMOOTH
+    )
     z_hat, best = found.x, float(found.fun)
 
     def profile(j, value_to_z):
         others = [i for i in range(len(z_hat)) if i != j]
+        solved = {float(z_hat[j]): z_hat[others]}  # trial value -> the others' optimum
 
         def at(v):
             zj = value_to_z(v)
@@ -187,15 +211,24 @@ def _profile_rows(deviance, z0: np.ndarray, labels, kinds, crit: float) -> list[
             def f(w):
                 z = np.empty(len(z_hat))
                 z[j], z[others] = zj, w
-                return deviance(z)
+                if not jac:
+                    return deviance(z)
+                value, grad = gradient(z)
+                return value, grad[others]
 
-            found = optimize.minimize(f, z_hat[others], method="L-BFGS-B", options=_SMOOTH)
+            # from the optimum at the nearest trial value so far
+            start = solved[min(solved, key=lambda t: abs(t - zj))]
+            found = optimize.minimize(f, start, jac=jac, method="L-BFGS-B", options=_SMOOTH)
+            if np.isfinite(found.fun):
+                solved[float(zj)] = found.x
             return float(found.fun) - best
 
         return at
 
     rows = []
     for j, (label, kind) in enumerate(zip(labels, kinds)):
+        if only is not None and kind not in only:
+            continue
         if kind == "cor":
             est = float(np.tanh(z_hat[j]))
             at = profile(j, lambda v: np.arctanh(np.clip(v, -1 + 1e-9, 1 - 1e-9)))
@@ -210,12 +243,30 @@ def _profile_rows(deviance, z0: np.ndarray, labels, kinds, crit: float) -> list[
                 if at(edge) < crit
                 else optimize.brentq(lambda v, at=at: at(v) - crit, est, edge, xtol=1e-8)
             )
+        elif kind == "fixed":
+            unit = float(units[j])
+            est = float(z_hat[j] * unit)
+            at = profile(j, lambda v, unit=unit: v / unit)
+            low, high = (_end(at, est, step * unit, crit) for step in (-1.0, 1.0))
         else:
             est = float(np.exp(z_hat[j]))
             at = profile(j, lambda v, est=est: np.log(max(v, 1e-10 * est)))
             low, high = _interval(at, est, crit, zero=kind == "sd")
         rows.append((label, kind, est, low, high))
     return rows
+
+
+def _end(profile, estimate: float, step: float, crit: float) -> float:
+    """The end of an unbounded parameter's interval in the direction of ``step``: bracketed
+    by doubling the step from ``estimate`` (an infinite end where 12 doublings do not reach
+    ``crit``)."""
+    near = estimate
+    for _ in range(12):
+        far = estimate + step
+        if profile(far) >= crit:
+            return optimize.brentq(lambda v: profile(v) - crit, *sorted((near, far)), xtol=1e-9)
+        near, step = far, step * 2.0
+    return float(np.copysign(np.inf, step))
 
 
 def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tuple]:
@@ -241,6 +292,82 @@ def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tu
     z0 = np.r_[np.log(sigma0), bp.from_theta(theta0, sigma0)]
     rows = _profile_rows(deviance, z0, ["sigma", *bp.labels], ["sigma", *bp.kinds], crit)
     return rows[1:] + rows[:1]  # lme4's order: the blocks' SDs and correlations, then sigma
+
+
+def random_slope_glmm(family: str, nagq: int, blocks) -> bool:
+    """Whether a model is profiled by :func:`random_slope_intervals`: binomial or Poisson,
+    Laplace, some random term with more than one column."""
+    return (
+        family in ("binomial", "poisson")
+        and nagq == 1
+        and any(len(terms) > 1 for _, terms, _ in blocks)
+    )
+
+
+def random_slope_intervals(
+    raw,
+    link: str,
+    blocks,
+    fixed_names: list[str],
+    se: np.ndarray,
+    conf_level: float,
+    variances: bool = True,
+) -> list[tuple] | None:
+    """Profile intervals of a binomial or Poisson model with random slopes
+    (:func:`random_slope_glmm`; ``link``: ``"log"`` for Poisson): every fixed effect (kind
+    ``"fixed"``, named by ``fixed_names``, the engine's order) and, with ``variances``, every
+    SD and correlation (lme4's parameters, :class:`BlockParameters`), profiled on the Laplace
+    deviance of :class:`~alliance_stats.models.block_laplace.BlockLaplace` with the others
+    re-optimised by L-BFGS-B (finite differences; the fixed effects in units of their
+    standard errors ``se``). Rows ``(term, kind, estimate, conf_low, conf_high)``, the
+    variance parameters first; ``None`` where the random terms have more than one grouping
+    factor or that deviance disagrees with the engine's at the optimum."""
+    from alliance_stats.models.engines import glmm_deviance
+
+    own = BlockLaplace.from_mixedlm(raw.matrices, link)
+    theta, beta = np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)
+    if (
+        own is None
+        or not abs(
+            own(np.r_[theta, beta]) - glmm_deviance(raw.matrices, raw.family)(np.r_[theta, beta])
+        )
+        < 1e-6
+    ):
+        return None
+    crit = float(stats.chi2.ppf(conf_level, 1))
+    bp = BlockParameters(blocks)
+    n_block = len(bp.labels)
+    se = np.asarray(se, dtype=float)
+
+    def deviance(z) -> float:
+        theta, violation = bp.to_theta(z[:n_block])
+        return own(np.r_[theta, z[n_block:] * se]) + _PENALTY * violation
+
+    def gradient(z) -> tuple[float, np.ndarray]:
+        theta, violation = bp.to_theta(z[:n_block])
+        value, grad = own.value_and_gradient(np.r_[theta, z[n_block:] * se])
+        if not np.isfinite(value):
+            return np.inf, np.zeros(len(z))
+        # the block parameters' chain rule through to_theta (cheap: central differences)
+        out = np.empty(len(z))
+        for k in range(n_block):
+            e = np.zeros(n_block)
+            e[k] = 1e-6
+            (tp, vp), (tm, vm) = bp.to_theta(z[:n_block] + e), bp.to_theta(z[:n_block] - e)
+            dtheta = (tp - tm) / 2e-6
+            out[k] = grad[: len(theta)] @ dtheta + _PENALTY * (vp - vm) / 2e-6
+        out[n_block:] = grad[len(theta) :] * se
+        return value + _PENALTY * violation, out
+
+    z0 = np.r_[bp.from_theta(theta), beta / se]
+    labels = [*bp.labels, *fixed_names]
+    kinds = [*bp.kinds, *["fixed"] * len(fixed_names)]
+    units = np.r_[np.ones(n_block), se]
+    only = None if variances else {"fixed"}
+    with np.errstate(all="ignore"):
+        return _profile_rows(
+            deviance, z0, labels, kinds, crit, units, search=False, only=only, gradient=gradient
+        )
 
 
 def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float) -> list:

@@ -455,7 +455,8 @@ class MixedResult:
         quantile. Fixed effects for every model; the SDs (``sd_<term>|<group>``, ``sigma``),
         correlations (``cor_<term>.<term>|<group>``) and ICCs (``icc|<group>``) where
         :mod:`alliance_stats.models.profile` traces them (linear models; binomial and Poisson
-        models with random intercepts). Other variance parameters: :meth:`bootstrap`.
+        models with random intercepts, or with random slopes on one grouping factor). Other
+        variance parameters: :meth:`bootstrap`.
         ``variances=False``: the fixed effects only (fast).
 
         Returns
@@ -474,23 +475,41 @@ class MixedResult:
         [237.68, 7.36]
         """
         from alliance_stats.models.bootstrap import parameter_estimates
-        from alliance_stats.models.engines import profile_fixed_effects, random_blocks
+        from alliance_stats.models.engines import lme4_names, profile_fixed_effects, random_blocks
         from alliance_stats.models.formula import parse_formula
-        from alliance_stats.models.profile import variance_intervals
+        from alliance_stats.models.profile import (
+            random_slope_glmm,
+            random_slope_intervals,
+            variance_intervals,
+        )
 
         level = self.conf_level if conf_level is None else conf_level
         if not (isinstance(level, float) and 0.5 <= level < 1):
             raise InputError(f"conf_level must be a float in [0.5, 1), got {level!r}")
-        out = profile_fixed_effects(self._raw, self._factor_levels, level)
-        out.insert(1, "estimate", self.coefficients["estimate"].reindex(out["term"]).to_numpy())
-        out.insert(1, "kind", "fixed")
         parsed = parse_formula(self.formula)
         blocks = random_blocks(self._raw, parsed, self._factor_levels)
-        rows = (
-            variance_intervals(self._raw, self.family, self.link, self.nagq, blocks, level)
-            if variances
-            else []
-        )
+        joint = None
+        if random_slope_glmm(self.family, self.nagq, blocks):
+            names = lme4_names(list(self._raw.matrices.fixed_names), self._factor_levels)
+            se = self.coefficients["std_error"].reindex(names).to_numpy(float)
+            link = "log" if self.family == "poisson" else self.link
+            joint = random_slope_intervals(self._raw, link, blocks, names, se, level, variances)
+        if joint is not None:
+            rows = joint
+            fixed = [r for r in rows if r[1] == "fixed"]
+            rows = [r for r in rows if r[1] != "fixed"]
+            out = pd.DataFrame(
+                [(r[0], r[3], r[4]) for r in fixed], columns=["term", "conf_low", "conf_high"]
+            )
+        else:
+            out = profile_fixed_effects(self._raw, self._factor_levels, level)
+            rows = (
+                variance_intervals(self._raw, self.family, self.link, self.nagq, blocks, level)
+                if variances
+                else []
+            )
+        out.insert(1, "estimate", self.coefficients["estimate"].reindex(out["term"]).to_numpy())
+        out.insert(1, "kind", "fixed")
         if rows:
             extra = pd.DataFrame(
                 rows, columns=["term", "kind", "estimate", "conf_low", "conf_high"]
