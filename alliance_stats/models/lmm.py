@@ -143,6 +143,13 @@ class InterceptLMM:
         """The deviance (REML criterion) at ``theta``."""
         return self._parts(np.asarray(theta, dtype=float))[-1]
 
+    def deviance_parts(self, theta) -> tuple[float, float]:
+        """``(log det A, penalised residual sum of squares)`` at ``theta`` (lme4's ``ldL2``
+        and ``pwrss``; the ML deviance at ``sigma`` is ``ldL2 + n log(2 pi sigma^2) +
+        pwrss / sigma^2``)."""
+        F, *_, r2, _ = self._parts(np.asarray(theta, dtype=float))
+        return float(F.logdet), r2
+
     def value_and_gradient(self, theta) -> tuple[float, np.ndarray]:
         """The deviance and its gradient in ``theta``."""
         theta = np.asarray(theta, dtype=float)

@@ -13,7 +13,7 @@ quantile above the minimum. Here:
   (:class:`~alliance_stats.models.laplace.InterceptLaplace`);
 - binomial and Poisson models with random slopes whose random terms share one grouping factor
   (Laplace; :func:`random_slope_intervals`): every SD, correlation and fixed effect, on the
-  deviance of :class:`~alliance_stats.models.block_laplace.BlockLaplace` with its analytic
+  deviance of :class:`~alliance_stats.models.one_factor.BlockLaplace` with its analytic
   gradient (the engine's PIRLS diverges at SDs such a profile visits). lme4's full profile of
   the two references, the clinic dropout ``(1 + wai_c | therapist)`` and Contraception
   ``(urban | district)``, stops with "profiling detected new, lower deviance"; its profile of
@@ -33,10 +33,10 @@ import numpy as np
 from scipy import optimize, stats
 
 from alliance_stats.models import robust
-from alliance_stats.models.block_laplace import BlockLaplace
 from alliance_stats.models.engines import theta_cells
 from alliance_stats.models.laplace import InterceptLaplace
 from alliance_stats.models.lmm import InterceptLMM
+from alliance_stats.models.one_factor import BlockLaplace, BlockLMM
 
 
 def _interval(profile, estimate: float, crit: float, zero: bool = True) -> tuple[float, float]:
@@ -269,26 +269,42 @@ def _end(profile, estimate: float, step: float, crit: float) -> float:
     return float(np.copysign(np.inf, step))
 
 
+def _deviance_parts(matrices, theta0: np.ndarray):
+    """``theta -> (ldL2, pwrss)`` of a linear model from the fastest exact source: our own
+    one-factor (:class:`~alliance_stats.models.one_factor.BlockLMM`) or random-intercept
+    (:class:`~alliance_stats.models.lmm.InterceptLMM`) computation where it applies and agrees
+    with the engine's at ``theta0``, else the engine's penalised least squares."""
+    from alliance_stats.models.engines import lmm_deviance_parts
+
+    def engine(theta):
+        return lmm_deviance_parts(theta, matrices)
+
+    reference = engine(theta0)
+    for own in (BlockLMM.from_mixedlm(matrices), InterceptLMM.from_mixedlm(matrices, False)):
+        if own is not None and np.allclose(own.deviance_parts(theta0), reference, rtol=1e-9):
+            return own.deviance_parts
+    return engine
+
+
 def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tuple]:
     """Every SD, correlation and the residual SD of a linear model profiled on the ML
     deviance, parametrised as lme4's profile is (``log`` SDs, ``atanh`` correlations,
     ``log sigma``; :class:`BlockParameters`)."""
-    from alliance_stats.models.engines import lmm_deviance_parts
-
     n = matrices.n_obs
     bp = BlockParameters(blocks)
+    parts = _deviance_parts(matrices, theta0)
 
     def deviance(z) -> float:
         sigma = np.exp(z[0])
         theta, violation = bp.to_theta(z[1:], sigma)
         try:
-            ld, pwrss = lmm_deviance_parts(theta, matrices)
+            ld, pwrss = parts(theta)
         except (ValueError, np.linalg.LinAlgError):
             return np.inf
         return ld + n * np.log(2 * np.pi * sigma**2) + pwrss / sigma**2 + _PENALTY * violation
 
     # the ML optimum, from the fit's theta (a REML fit's is close), in these parameters
-    sigma0 = np.sqrt(lmm_deviance_parts(theta0, matrices)[1] / n)
+    sigma0 = np.sqrt(parts(theta0)[1] / n)
     z0 = np.r_[np.log(sigma0), bp.from_theta(theta0, sigma0)]
     rows = _profile_rows(deviance, z0, ["sigma", *bp.labels], ["sigma", *bp.kinds], crit)
     return rows[1:] + rows[:1]  # lme4's order: the blocks' SDs and correlations, then sigma
@@ -317,7 +333,7 @@ def random_slope_intervals(
     (:func:`random_slope_glmm`; ``link``: ``"log"`` for Poisson): every fixed effect (kind
     ``"fixed"``, named by ``fixed_names``, the engine's order) and, with ``variances``, every
     SD and correlation (lme4's parameters, :class:`BlockParameters`), profiled on the Laplace
-    deviance of :class:`~alliance_stats.models.block_laplace.BlockLaplace` with the others
+    deviance of :class:`~alliance_stats.models.one_factor.BlockLaplace` with the others
     re-optimised by L-BFGS-B (finite differences; the fixed effects in units of their
     standard errors ``se``). Rows ``(term, kind, estimate, conf_low, conf_high)``, the
     variance parameters first; ``None`` where the random terms have more than one grouping

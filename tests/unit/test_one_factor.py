@@ -1,5 +1,5 @@
 """The Laplace deviance of models whose random terms share one grouping factor
-(alliance_stats.models.block_laplace): equal to the engine's (mixedlm's own PIRLS) where that
+(alliance_stats.models.one_factor): equal to the engine's (mixedlm's own PIRLS) where that
 converges, its analytic gradient equal to central differences, finite where the engine's
 PIRLS diverges."""
 
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from mixedlm.estimation.joint_glmm import JointGLMMObjective
 
-from alliance_stats.models.block_laplace import BlockLaplace
 from alliance_stats.models.engines import engine_family
+from alliance_stats.models.one_factor import BlockLaplace, BlockLMM
 from alliance_stats.models.robust import numerical_gradient
 
 
@@ -88,3 +88,28 @@ def test_two_grouping_factors_are_not_built():
             "y ~ x1 + (1 + x1 | g) + (1 | h)", data, family=engine_family("binomial", "logit")
         )
     assert BlockLaplace.from_mixedlm(m.matrices) is None
+
+
+LINEAR = [
+    ("y ~ x1 + x2 + (1 + x1 | g)", [(2, True)]),
+    ("y ~ x1 + x2 + (1 + x1 + x2 | g)", [(3, True)]),
+    ("y ~ x1 + (x1 || g)", [(2, False)]),
+    ("y ~ x1 + (1 | g)", [(1, False)]),  # with an offset
+]
+
+
+@pytest.mark.parametrize("formula, layout", LINEAR)
+def test_linear_parts_match_the_engine(formula, layout):
+    """BlockLMM's log-determinant and penalised residual sum of squares equal the engine's
+    penalised least squares at the optimum and away from it."""
+    from alliance_stats.models.engines import lmm_deviance_parts
+
+    data = rows("binomial")
+    data["y"] = data["y"] + data["x1"] * np.repeat(np.linspace(-1, 1, 12), 25)
+    offset = data["x2"].to_numpy() if "x2" not in formula else None
+    m = ml.lmer(formula, data, REML=False, offset=offset)
+    own = BlockLMM.from_mixedlm(m.matrices)
+    assert own.layout == layout
+    theta = np.asarray(m.theta)
+    for t in (theta, theta * 1.5 + 0.05, np.zeros_like(theta)):
+        np.testing.assert_allclose(own.deviance_parts(t), lmm_deviance_parts(t, m.matrices))
