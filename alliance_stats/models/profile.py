@@ -18,9 +18,11 @@ quantile above the minimum. Here:
   the two references, the clinic dropout ``(1 + wai_c | therapist)`` and Contraception
   ``(urban | district)``, stops with "profiling detected new, lower deviance"; its profile of
   the variance parameters alone and glmmTMB's are the comparisons.
-- the ICC of each factor (linear and binomial models; ``icc()``'s definition, latent scale
-  for binomial ones), a function of the SDs: at a trial ICC the factor's SD follows from the
-  others, which are re-optimised with the fixed effects (and ``sigma`` profiled out).
+- the ICC of each factor and the adjusted ICC of all of them (linear and binomial models
+  with random intercepts; ``icc()``'s definitions, latent scale for binomial ones), functions
+  of the SDs: at a trial ICC the factor's SD follows from the others (the adjusted ICC: the
+  SDs' total follows, their shares are free), which are re-optimised with the fixed effects
+  (and ``sigma`` profiled out).
 
 Other structures (random slopes on several grouping factors of a GLMM, adaptive quadrature, the
 negative binomial) profile the fixed effects only; :meth:`MixedResult.bootstrap` covers their
@@ -431,6 +433,7 @@ def _icc_profile(fg, x_hat: np.ndarray, K: int, k: int, resid: float, best: floa
     them and the fixed effects (L-BFGS-B, the analytic gradient through the chain rule)."""
     free = [i for i in range(len(x_hat)) if i != k]
     bounds = [(0.0, None) if i < K else (None, None) for i in free]
+    fg = robust.safe_gradient(fg)  # far out (an ICC near 1) the mode may not be found
 
     def at(c: float) -> float:
         def f(z):
@@ -461,29 +464,72 @@ def _icc_profile(fg, x_hat: np.ndarray, K: int, k: int, resid: float, best: floa
     return at
 
 
+def _adjusted_icc_profile(fg, x_hat: np.ndarray, K: int, resid: float, best: float):
+    """The profile of the adjusted ICC ``sum theta^2 / (sum theta^2 + resid)`` of ``K >= 2``
+    factors: at a trial value ``c`` the variances' total is ``c resid / (1 - c)`` and their
+    shares ``softmax(a)`` (``a_K = 0``) are re-optimised with the fixed effects (L-BFGS-B, the
+    analytic gradient through the chain rule)."""
+    fg = robust.safe_gradient(fg)  # far out (an ICC near 1) the mode may not be found
+    floor = np.log(1e-12)
+    a_hat = np.maximum(np.log(np.maximum(x_hat[:K] ** 2, 1e-300)), floor)
+    start = np.r_[a_hat[: K - 1] - a_hat[K - 1], x_hat[K:]]
+
+    def at(c: float) -> float:
+        total = c * resid / (1.0 - c)
+
+        def f(z):
+            a = np.r_[z[: K - 1], 0.0]
+            share = np.exp(a - a.max())
+            share /= share.sum()
+            theta = np.sqrt(total * share)
+            value, grad = fg(np.r_[theta, z[K - 1 :]])
+            if not np.isfinite(value):
+                return np.inf, np.zeros(len(z))
+            half = 0.5 * theta * grad[:K]  # d/da_m theta_k = theta_k (delta_km - share_m) / 2
+            g_a = half - share * half.sum()
+            return value, np.r_[g_a[: K - 1], grad[K:]]
+
+        found = optimize.minimize(
+            f,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 1000},
+        )
+        return float(found.fun) - best if np.isfinite(found.fun) else np.inf
+
+    return at
+
+
+def _unit_interval(at, est: float, crit: float) -> tuple[float, float]:
+    """The ends in (0, 1) where the profile ``at`` of a proportion reaches ``crit``: 0 or 1
+    where it stays below ``crit`` up to that edge."""
+    edge = 1e-9
+    low = 0.0 if at(edge) < crit else optimize.brentq(lambda c: at(c) - crit, edge, est, xtol=1e-10)
+    high = (
+        1.0
+        if at(1 - edge) < crit
+        else optimize.brentq(lambda c: at(c) - crit, est, 1 - edge, xtol=1e-10)
+    )
+    return low, high
+
+
 def icc_rows(fg, x_hat, K, resid, best, labels, crit) -> list[tuple]:
-    """ICC intervals of every factor (and the adjusted ICC where there is one factor: the
-    same number), ends in (0, 1)."""
+    """ICC intervals of every factor and the adjusted ICC (all factors' variances; with one
+    factor the same number), ends in (0, 1)."""
     rows = []
     theta2 = x_hat[:K] ** 2
     for k in range(K):
         est = float(theta2[k] / (theta2.sum() + resid))
         at = _icc_profile(fg, x_hat, K, k, resid, best)
-        edge = 1e-9
-        low = (
-            0.0
-            if at(edge) < crit
-            else optimize.brentq(lambda c, at=at: at(c) - crit, edge, est, xtol=1e-10)
-        )
-        high = (
-            1.0
-            if at(1 - edge) < crit
-            else optimize.brentq(lambda c, at=at: at(c) - crit, est, 1 - edge, xtol=1e-10)
-        )
         group = labels[k].split("|", 1)[1]
-        rows.append((f"icc|{group}", "icc", est, low, high))
+        rows.append((f"icc|{group}", "icc", est, *_unit_interval(at, est, crit)))
     if K == 1:
         rows.append(("icc|adjusted", "icc", *rows[0][2:]))
+    else:
+        est = float(theta2.sum() / (theta2.sum() + resid))
+        at = _adjusted_icc_profile(fg, x_hat, K, resid, best)
+        rows.append(("icc|adjusted", "icc", est, *_unit_interval(at, est, crit)))
     return rows
 
 

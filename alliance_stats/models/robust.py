@@ -94,7 +94,7 @@ def _safe(f: Objective) -> Objective:
     return g
 
 
-def _safe_gradient(fg: WithGradient) -> WithGradient:
+def safe_gradient(fg: WithGradient) -> WithGradient:
     """``fg`` with failures (and infinite values) as ``(inf, zeros)``: L-BFGS-B then backtracks."""
 
     def g(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -349,7 +349,7 @@ def best_optimum(
     scans also ``scan``, their :class:`ProfileScan`).
     """
     f = _safe(objective)
-    fg = None if gradient is None else _safe_gradient(gradient)
+    fg = None if gradient is None else safe_gradient(gradient)
     grad_text = "analytic gradient" if fg is not None else None
     x0 = np.asarray(x0, dtype=float)
     f0 = f(x0)
@@ -551,7 +551,7 @@ def curvature(
         if gradient is None:
             g, H, n_evals = gradient_and_hessian(f, x, free)
         else:
-            g, H, n_evals = hessian_from_gradient(_safe_gradient(gradient), x, free)
+            g, H, n_evals = hessian_from_gradient(safe_gradient(gradient), x, free)
     gi = g[free]
     try:
         eig = np.linalg.eigvalsh(H)
