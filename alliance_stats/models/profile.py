@@ -7,26 +7,30 @@ quantile above the minimum. Here:
 
 - linear models (any blocks of random terms, correlated or not): every SD, correlation and
   the residual SD, in lme4's parametrisation (``log`` SDs, ``atanh`` correlations,
-  ``log sigma``; :class:`BlockParameters`), from the engine's penalised least squares.
-- binomial and Poisson models with random intercepts (Laplace): the SD ``theta_k`` with the
-  other SDs and the fixed effects re-optimised by bounded L-BFGS-B with the analytic gradient
-  (:class:`~alliance_stats.models.laplace.InterceptLaplace`);
-- binomial and Poisson models with random slopes whose random terms share one grouping factor
-  (Laplace; :func:`random_slope_intervals`): every SD, correlation and fixed effect, on the
-  deviance of :class:`~alliance_stats.models.one_factor.BlockLaplace` with its analytic
-  gradient (the engine's PIRLS diverges at SDs such a profile visits). lme4's full profile of
-  the two references, the clinic dropout ``(1 + wai_c | therapist)`` and Contraception
-  ``(urban | district)``, stops with "profiling detected new, lower deviance"; its profile of
-  the variance parameters alone and glmmTMB's are the comparisons.
+  ``log sigma``; :class:`BlockParameters`), from our own one-factor or random-intercept
+  penalised least squares where they apply (cross-checked), else the engine's.
+- binomial and Poisson models with random intercepts (Laplace, or adaptive quadrature with one
+  factor): the SD ``theta_k`` with the other SDs and the fixed effects re-optimised by
+  bounded L-BFGS-B with the analytic gradient
+  (:class:`~alliance_stats.models.laplace.InterceptLaplace`,
+  :class:`~alliance_stats.models.quadrature.InterceptQuadrature`);
+- jointly with the fixed effects (:func:`joint_glmm_intervals`), binomial and Poisson models
+  with random slopes whose random terms share one grouping factor (every SD and correlation,
+  on :class:`~alliance_stats.models.one_factor.BlockLaplace`: the engine's PIRLS diverges at
+  SDs such a profile visits) and negative binomial models (the SDs with the size held at its
+  estimate, as lme4's profile of a ``glmer.nb`` fit holds it). lme4's full profile of the
+  two random-slope references, the clinic dropout ``(1 + wai_c | therapist)`` and
+  Contraception ``(urban | district)``, stops with "profiling detected new, lower deviance";
+  its profile of the variance parameters alone and glmmTMB's are the comparisons.
 - the ICC of each factor and the adjusted ICC of all of them (linear and binomial models
   with random intercepts; ``icc()``'s definitions, latent scale for binomial ones), functions
   of the SDs: at a trial ICC the factor's SD follows from the others (the adjusted ICC: the
   SDs' total follows, their shares are free), which are re-optimised with the fixed effects
   (and ``sigma`` profiled out).
 
-Other structures (random slopes on several grouping factors of a GLMM, adaptive quadrature, the
-negative binomial) profile the fixed effects only; :meth:`MixedResult.bootstrap` covers their
-variance parameters.
+Other structures (GLMMs with random slopes on several grouping factors, or with slopes and
+quadrature) profile the fixed effects only; :meth:`MixedResult.bootstrap` covers their variance
+parameters.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from alliance_stats.models.engines import theta_cells
 from alliance_stats.models.laplace import InterceptLaplace
 from alliance_stats.models.lmm import InterceptLMM
 from alliance_stats.models.one_factor import BlockLaplace, BlockLMM
+from alliance_stats.models.quadrature import InterceptQuadrature
 
 
 def _interval(profile, estimate: float, crit: float, zero: bool = True) -> tuple[float, float]:
@@ -312,46 +317,56 @@ def _linear_blocks(matrices, blocks, theta0: np.ndarray, crit: float) -> list[tu
     return rows[1:] + rows[:1]  # lme4's order: the blocks' SDs and correlations, then sigma
 
 
-def random_slope_glmm(family: str, nagq: int, blocks) -> bool:
-    """Whether a model is profiled by :func:`random_slope_intervals`: binomial or Poisson,
-    Laplace, some random term with more than one column."""
-    return (
-        family in ("binomial", "poisson")
-        and nagq == 1
-        and any(len(terms) > 1 for _, terms, _ in blocks)
-    )
+def joint_glmm(family: str, nagq: int, blocks) -> bool:
+    """Whether a model's fixed effects and variance parameters are profiled together on our
+    own deviance (:func:`joint_glmm_intervals`): a negative binomial model (the engine's
+    profile fails on them), or a binomial or Poisson one (Laplace) with random slopes."""
+    if family == "negative_binomial":
+        return True
+    slopes = any(len(terms) > 1 for _, terms, _ in blocks)
+    return family in ("binomial", "poisson") and nagq == 1 and slopes
 
 
-def random_slope_intervals(
+def _own_laplace(raw, link, blocks):
+    """Our own Laplace deviance of a GLMM (``link``: a link name or a
+    :class:`~alliance_stats.models.laplace.NegativeBinomial`): random slopes on one grouping
+    factor :class:`~alliance_stats.models.one_factor.BlockLaplace`, random intercepts
+    :class:`~alliance_stats.models.laplace.InterceptLaplace`; ``None`` where neither applies
+    or it disagrees with the engine's deviance at the optimum."""
+    from alliance_stats.models.engines import glmm_deviance
+
+    slopes = any(len(terms) > 1 for _, terms, _ in blocks)
+    kind = BlockLaplace if slopes else InterceptLaplace
+    own = kind.from_mixedlm(raw.matrices, link)
+    if own is None:
+        return None
+    x = np.r_[np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)]
+    engine = glmm_deviance(raw.matrices, raw.family)(x)
+    return own if abs(own(x) - engine) < 1e-6 else None
+
+
+def joint_glmm_intervals(
     raw,
-    link: str,
+    link,
     blocks,
     fixed_names: list[str],
     se: np.ndarray,
     conf_level: float,
     variances: bool = True,
 ) -> list[tuple] | None:
-    """Profile intervals of a binomial or Poisson model with random slopes
-    (:func:`random_slope_glmm`; ``link``: ``"log"`` for Poisson): every fixed effect (kind
-    ``"fixed"``, named by ``fixed_names``, the engine's order) and, with ``variances``, every
-    SD and correlation (lme4's parameters, :class:`BlockParameters`), profiled on the Laplace
-    deviance of :class:`~alliance_stats.models.one_factor.BlockLaplace` with the others
-    re-optimised by L-BFGS-B (finite differences; the fixed effects in units of their
-    standard errors ``se``). Rows ``(term, kind, estimate, conf_low, conf_high)``, the
-    variance parameters first; ``None`` where the random terms have more than one grouping
-    factor or that deviance disagrees with the engine's at the optimum."""
-    from alliance_stats.models.engines import glmm_deviance
-
-    own = BlockLaplace.from_mixedlm(raw.matrices, link)
-    theta, beta = np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)
-    if (
-        own is None
-        or not abs(
-            own(np.r_[theta, beta]) - glmm_deviance(raw.matrices, raw.family)(np.r_[theta, beta])
-        )
-        < 1e-6
-    ):
+    """Profile intervals of a model for :func:`joint_glmm` (``link``: ``"log"`` for Poisson,
+    a :class:`~alliance_stats.models.laplace.NegativeBinomial` of the fitted size): every
+    fixed effect (kind ``"fixed"``, named by ``fixed_names``, the engine's order) and, with
+    ``variances``, every SD and correlation (lme4's parameters, :class:`BlockParameters`),
+    profiled on our Laplace deviance (:func:`_own_laplace`) with the others re-optimised by
+    L-BFGS-B with its analytic gradient (the fixed effects in units of their standard errors
+    ``se``; a negative binomial size held at its estimate, as lme4's profile of a
+    ``glmer.nb`` fit holds it). Rows ``(term, kind, estimate, conf_low, conf_high)``, the
+    variance parameters first; ``None`` where no deviance of ours applies."""
+    own = _own_laplace(raw, link, blocks)
+    if own is None:
         return None
+    theta, beta = np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)
     crit = float(stats.chi2.ppf(conf_level, 1))
     bp = BlockParameters(blocks)
     n_block = len(bp.labels)
@@ -388,13 +403,16 @@ def random_slope_intervals(
         )
 
 
-def _glmm(matrices, link: str, labels: list[str], x_hat: np.ndarray, crit: float) -> list:
-    own = InterceptLaplace.from_mixedlm(matrices, link)
-    if own is None:
+def _glmm(matrices, link: str, labels, x_hat: np.ndarray, crit: float, nagq: int) -> list:
+    """SDs and ICCs of a binomial or Poisson model with random intercepts, on our Laplace
+    deviance (``nagq`` 1) or adaptive quadrature (one factor)."""
+    laplace = InterceptLaplace.from_mixedlm(matrices, link)
+    if laplace is None or (nagq > 1 and laplace.n_theta != 1):
         return []
+    own = laplace if nagq == 1 else InterceptQuadrature(laplace, nagq)
     K = own.n_theta
     best = own(x_hat)
-    scale = own.parameter_scale(x_hat)
+    scale = laplace.parameter_scale(x_hat)
     if scale is None or not np.isfinite(best):
         return []
     fg = robust.gradient_in_scaled(own.value_and_gradient, scale)
@@ -549,7 +567,7 @@ def _variance_intervals(raw, family, link, nagq, blocks, conf_level):
     if family == "gaussian":
         rows = _linear_blocks(m, blocks, np.asarray(raw.theta, dtype=float), crit)
         return rows + (_linear_iccs(m, labels, crit) if intercepts else [])
-    if family in ("binomial", "poisson") and intercepts and nagq == 1:
+    if family in ("binomial", "poisson") and intercepts:
         x_hat = np.r_[np.asarray(raw.theta, dtype=float), np.asarray(raw.beta, dtype=float)]
-        return _glmm(m, "log" if family == "poisson" else link, labels, x_hat, crit)
+        return _glmm(m, "log" if family == "poisson" else link, labels, x_hat, crit, nagq)
     return []

@@ -455,8 +455,9 @@ class MixedResult:
         quantile. Fixed effects for every model; the SDs (``sd_<term>|<group>``, ``sigma``),
         correlations (``cor_<term>.<term>|<group>``) and ICCs (``icc|<group>``) where
         :mod:`alliance_stats.models.profile` traces them (linear models; binomial and Poisson
-        models with random intercepts, or with random slopes on one grouping factor). Other
-        variance parameters: :meth:`bootstrap`.
+        models with random intercepts, or with random slopes on one grouping factor; negative
+        binomial models, the size held at its estimate). Other variance parameters:
+        :meth:`bootstrap`.
         ``variances=False``: the fixed effects only (fast).
 
         Returns
@@ -477,9 +478,10 @@ class MixedResult:
         from alliance_stats.models.bootstrap import parameter_estimates
         from alliance_stats.models.engines import lme4_names, profile_fixed_effects, random_blocks
         from alliance_stats.models.formula import parse_formula
+        from alliance_stats.models.laplace import NegativeBinomial
         from alliance_stats.models.profile import (
-            random_slope_glmm,
-            random_slope_intervals,
+            joint_glmm,
+            joint_glmm_intervals,
             variance_intervals,
         )
 
@@ -489,11 +491,14 @@ class MixedResult:
         parsed = parse_formula(self.formula)
         blocks = random_blocks(self._raw, parsed, self._factor_levels)
         joint = None
-        if random_slope_glmm(self.family, self.nagq, blocks):
+        if joint_glmm(self.family, self.nagq, blocks):
             names = lme4_names(list(self._raw.matrices.fixed_names), self._factor_levels)
             se = self.coefficients["std_error"].reindex(names).to_numpy(float)
-            link = "log" if self.family == "poisson" else self.link
-            joint = random_slope_intervals(self._raw, link, blocks, names, se, level, variances)
+            link = {
+                "poisson": "log",
+                "negative_binomial": NegativeBinomial(self.nb_size or 1.0),
+            }.get(self.family, self.link)
+            joint = joint_glmm_intervals(self._raw, link, blocks, names, se, level, variances)
         if joint is not None:
             rows = joint
             fixed = [r for r in rows if r[1] == "fixed"]

@@ -1,6 +1,8 @@
 # Profile-likelihood intervals (issue 15): lme4's confint(method = "profile") on the models of
 # lme4_models.R / lme4_families.R fixtures (sleepstudy REML and ML, Penicillin, cbpp with trials,
-# Mmmec Poisson with an offset) and a sleepstudy model with three correlated random terms.
+# Mmmec Poisson with an offset, cbpp with 25 quadrature points, glmer.nb on Mmmec and grouseticks,
+# its size held at the estimate as lme4's profile holds it) and a sleepstudy model with three
+# correlated random terms.
 # Two binomial models with a random slope, the clinic dropout hazard with (1 + wai_c | therapist)
 # and Contraception with (urban | district): lme4's full profile of these stops ("profiling
 # detected new, lower deviance"), so lme4 gives the SDs and the correlation only (parm =
@@ -61,6 +63,7 @@ contra <- read_rows("contraception", c("urban", "livch", "district"))
 pen <- read_rows("penicillin", c("plate", "sample"))
 cb <- read_rows("cbpp", c("period", "herd"))
 mm <- read_rows("mmmec", "region")
+gt <- read_rows("grouseticks_counts", c("YEAR", "BROOD", "LOCATION"))
 out <- list(
   versions = versions,
   sleepstudy_reml = block(lmer(Reaction ~ Days + (Days | Subject), data = ss)),
@@ -74,6 +77,10 @@ out <- list(
                             family = binomial)),
   mmmec_poisson = block(glmer(deaths ~ uvb + offset(log(expected)) + (1 | region), data = mm,
                               family = poisson)),
+  cbpp_agq = block(glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), data = cb,
+                         family = binomial, nAGQ = 25)),
+  mmmec_negbin = block(glmer.nb(deaths ~ uvb + offset(log(expected)) + (1 | region), data = mm)),
+  grouseticks_negbin = block(glmer.nb(TICKS ~ YEAR + cHEIGHT + (1 | LOCATION), data = gt)),
   clinic_dropout_slope = slope_block(dropout ~ wai_c + validation + (1 + wai_c | therapist),
                                      dropout),
   contraception_slope = slope_block(use01 ~ age + age2 + urban + livch + (urban | district),
