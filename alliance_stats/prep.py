@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats import schema
+from alliance_stats.arguments import UNSET, renamed_argument
 from alliance_stats.errors import DataWarning, InputError
 
 __all__ = [
@@ -151,38 +152,41 @@ def attended_mask(data: pd.DataFrame, attended: str | None, func: str) -> np.nda
     )
 
 
-def session_numbers(data: pd.DataFrame, order: str, func: str) -> np.ndarray:
-    require_columns(data, [order], func, "order column")
-    s = data[order]
+def session_numbers(data: pd.DataFrame, session: str, func: str) -> np.ndarray:
+    require_columns(data, [session], func, "session column")
+    s = data[session]
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
         raise InputError(
-            f"{func}: order column '{order}' must hold whole session numbers, got dtype {s.dtype}"
+            f"{func}: session column '{session}' must hold whole session numbers, got dtype "
+            f"{s.dtype}"
         )
     v = s.to_numpy(dtype=float, na_value=np.nan)
     if not np.isfinite(v).all() or (np.mod(v, 1) != 0).any():
         raise InputError(
-            f"{func}: order column '{order}' must hold whole session numbers without gaps in "
+            f"{func}: session column '{session}' must hold whole session numbers without gaps in "
             "the data (no missing or fractional values)"
         )
     return v.astype(np.int64)
 
 
-def client_group_codes(data: pd.DataFrame, by: str, func: str) -> np.ndarray:
-    if not isinstance(by, str):
-        raise InputError(f"{func}: 'by' must be one column name, got {by!r}")
-    require_columns(data, [by], func, "grouping column 'by'")
-    if data[by].isna().any():
-        raise InputError(f"{func}: grouping column '{by}' has missing values; fill them first")
-    return pd.factorize(data[by])[0]
+def client_group_codes(data: pd.DataFrame, client: str, func: str) -> np.ndarray:
+    if not isinstance(client, str):
+        raise InputError(f"{func}: 'client' must be one column name, got {client!r}")
+    require_columns(data, [client], func, "client column")
+    if data[client].isna().any():
+        raise InputError(f"{func}: client column '{client}' has missing values; fill them first")
+    return pd.factorize(data[client])[0]
 
 
-def check_unique_sessions(codes: np.ndarray, sess: np.ndarray, by: str, order: str, func: str):
+def check_unique_sessions(
+    codes: np.ndarray, sess: np.ndarray, client: str, session: str, func: str
+):
     key = pd.MultiIndex.from_arrays([codes, sess])
     if key.has_duplicates:
         n = int(key.duplicated().sum())
         raise InputError(
-            f"{func}: {n} row(s) repeat a ('{by}', '{order}') pair; each client may have one row "
-            "per session number. Run als.validate_sessions to list them."
+            f"{func}: {n} row(s) repeat a ('{client}', '{session}') pair; each client may have "
+            "one row per session number. Run als.validate_sessions to list them."
         )
 
 
@@ -193,13 +197,15 @@ def check_unique_sessions(codes: np.ndarray, sess: np.ndarray, by: str, order: s
 def decompose(
     data: pd.DataFrame,
     columns: str | Sequence[str],
-    by: str = "client",
+    client: str = "client",
     *,
     detrend: bool = False,
-    order: str = "session",
+    session: str = "session",
     grand_mean_centre: bool = False,
     min_sessions: int = 3,
     attended: str | None = "attended",
+    by=UNSET,
+    order=UNSET,
 ) -> pd.DataFrame:
     """Split time-varying predictors into between-client and within-client parts.
 
@@ -214,7 +220,7 @@ def decompose(
     means from few sessions; use :func:`decompose_running` there.
 
     With ``detrend=True`` (Wang & Maxwell 2015) each client's series is first freed of its own
-    linear trend in ``order``: an OLS line ``x_ti = a_i + b_i * t + e_ti`` is fitted per client to
+    linear trend in ``session``: an OLS line ``x_ti = a_i + b_i * t + e_ti`` is fitted per client to
     the available values, the detrended series is ``d_ti = x_ti - b_i * (t - tbar_i)`` with
     ``tbar_i`` the mean session number of those values; ``x_cwc = d_ti - mean_i(d) = e_ti`` (the
     detrended within part, i.e. the OLS residual) and ``x_cm = mean_i(d)``, the person mean of the
@@ -228,12 +234,13 @@ def decompose(
         Session table.
     columns : str or list of str
         Numeric column(s) to decompose.
-    by : str, default "client"
-        Grouping column (the person).
+    client : str, default "client"
+        Client column (the person; ``by=`` is its deprecated name).
     detrend : bool, default False
-        Remove each client's linear trend in ``order`` before centring (see above).
-    order : str, default "session"
-        Time column used for detrending (whole session numbers).
+        Remove each client's linear trend in ``session`` before centring (see above).
+    session : str, default "session"
+        Session-number column used for detrending (whole session numbers; ``order=`` is its
+        deprecated name).
     grand_mean_centre : bool, default False
         Also add ``x_cm_gmc = x_cm - mean(x_cm over clients)``: the between part centred on the
         grand mean of the person means (each client weighted equally, not by sessions).
@@ -264,11 +271,13 @@ def decompose(
 
     R equivalent: ``x_cm <- ave(x, client, FUN = function(v) mean(v, na.rm = TRUE))``.
     """
+    client = renamed_argument("decompose", "client", client, "client", "by", by)
+    session = renamed_argument("decompose", "session", session, "session", "order", order)
     func = "decompose"
     data = check_frame(data, func)
     cols = _as_list(columns, "columns", func)
     require_columns(data, cols, func)
-    codes = client_group_codes(data, by, func)
+    codes = client_group_codes(data, client, func)
     use = attended_mask(data, attended, func)
     if not isinstance(detrend, bool):
         raise InputError(f"{func}: 'detrend' must be True or False, got {detrend!r}")
@@ -278,7 +287,7 @@ def decompose(
         raise InputError(f"{func}: 'min_sessions' must be a whole number >= 1, got {min_sessions}")
     if min_sessions < 1:
         raise InputError(f"{func}: 'min_sessions' must be >= 1, got {min_sessions}")
-    t = session_numbers(data, order, func).astype(float) if detrend else None
+    t = session_numbers(data, session, func).astype(float) if detrend else None
     n_groups = codes.max() + 1 if len(codes) else 0
 
     out = data.copy()
@@ -313,7 +322,7 @@ def decompose(
         if few:
             warnings.warn(
                 f"decompose: the person mean of '{col}' rests on fewer than {min_sessions} "
-                f"value(s) for {few} of {n_groups} '{by}' group(s) (see column "
+                f"value(s) for {few} of {n_groups} '{client}' group(s) (see column "
                 f"'{col}{N_SUFFIX}'); such between-client scores are unreliable.",
                 DataWarning,
                 stacklevel=2,
@@ -447,12 +456,14 @@ def _check_steps(value, name: str, func: str) -> list[int]:
 def add_lags(
     data: pd.DataFrame,
     columns: str | Sequence[str],
-    by: str = "client",
-    order: str = "session",
+    client: str = "client",
+    session: str = "session",
     lag: int | Sequence[int] = 1,
     *,
     lead: int | Sequence[int] | None = None,
     attended: str | None = "attended",
+    by=UNSET,
+    order=UNSET,
 ) -> pd.DataFrame:
     """Add values from earlier (lag) or later (lead) sessions of the same client.
 
@@ -468,10 +479,12 @@ def add_lags(
         Session table.
     columns : str or list of str
         Column(s) to lag (any dtype).
-    by : str, default "client"
-        Grouping column; values are never taken from another group.
-    order : str, default "session"
-        Whole session numbers; ``(by, order)`` pairs must be unique.
+    client : str, default "client"
+        Client column; values are never taken from another client (``by=`` is its deprecated
+        name).
+    session : str, default "session"
+        Whole session numbers; ``(client, session)`` pairs must be unique (``order=`` is its
+        deprecated name).
     lag : int or list of int, default 1
         Lag(s), each >= 1; adds ``<x>_lag<k>``.
     lead : int or list of int, optional
@@ -495,13 +508,15 @@ def add_lags(
 
     R equivalent: ``dplyr::lag`` after ``tidyr::complete(session = full_seq(session, 1))``.
     """
+    client = renamed_argument("add_lags", "client", client, "client", "by", by)
+    session = renamed_argument("add_lags", "session", session, "session", "order", order)
     func = "add_lags"
     data = check_frame(data, func)
     cols = _as_list(columns, "columns", func)
     require_columns(data, cols, func)
-    codes = client_group_codes(data, by, func)
-    sess = session_numbers(data, order, func)
-    check_unique_sessions(codes, sess, by, order, func)
+    codes = client_group_codes(data, client, func)
+    sess = session_numbers(data, session, func)
+    check_unique_sessions(codes, sess, client, session, func)
     lags = _check_steps(lag, "lag", func)
     leads = _check_steps(lead, "lead", func) if lead is not None else []
     use = attended_mask(data, attended, func)

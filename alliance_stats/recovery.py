@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from alliance_stats.arguments import seed_sequence
 from alliance_stats.errors import InputError
 
 __all__ = ["RECOVERY_STRATEGIES", "SCENARIOS", "RecoveryResult", "Scenario", "recovery_study"]
@@ -173,8 +174,8 @@ def recovery_study(
         A key of :data:`SCENARIOS`.
     n_reps : int
         Replicates (500 or more for the benchmark; Monte Carlo SEs are reported).
-    seed : int
-        Replicate ``i`` uses the ``i``-th child of ``SeedSequence(seed)``: the same results
+    seed : int, numpy SeedSequence or numpy Generator
+        Replicate ``i`` uses the ``i``-th child of the seed's SeedSequence: the same results
         serially and with ``n_jobs``.
     n_jobs : int
         Parallel processes (joblib).
@@ -209,7 +210,7 @@ def recovery_study(
             f"got {strategies!r}"
         )
     strategies = list(strategies)
-    seeds = np.random.SeedSequence(seed).spawn(int(n_reps))
+    seeds = seed_sequence(seed, "recovery_study").spawn(int(n_reps))
     if n_jobs == 1:
         parts = [_replicate(spec, design, strategies, s) for s in seeds]
     else:

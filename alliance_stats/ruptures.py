@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats import schema
+from alliance_stats.arguments import UNSET, renamed_argument
 from alliance_stats.errors import InputError
 from alliance_stats.prep import (
     DROPOUT,
@@ -118,9 +119,11 @@ def detect_ruptures(
     cutoff: float = 36.0,
     side: str = "below",
     drop_points: float = 1.0,
-    by: str = "client",
-    order: str = "session",
+    client: str = "client",
+    session: str = "session",
     attended: str | None = "attended",
+    by=UNSET,
+    order=UNSET,
 ) -> pd.DataFrame:
     """Rupture episodes in each client's session ratings.
 
@@ -154,8 +157,8 @@ def detect_ruptures(
         ``srs_alert``: whether the cutoff itself is an alert.
     drop_points : float, default 1
         ``srs_alert``: a drop of at least this many points from the previous session is an alert.
-    by, order : str
-        Client and session-number columns.
+    client, session : str
+        Client and session-number columns (``by=`` and ``order=`` are their deprecated names).
     attended : str or None, default "attended"
         Attendance column; non-attended sessions are skipped. ``None`` uses every row.
 
@@ -182,6 +185,8 @@ def detect_ruptures(
     >>> round(ep["depth"].iloc[0], 2)
     np.float64(10.33)
     """
+    client = renamed_argument("detect_ruptures", "client", client, "client", "by", by)
+    session = renamed_argument("detect_ruptures", "session", session, "session", "order", order)
     func = "detect_ruptures"
     data = check_frame(data, func)
     method = _choice(method, "method", METHODS, func)
@@ -189,9 +194,9 @@ def detect_ruptures(
         raise InputError(f"{func}: 'score' must be one column name, got {score!r}")
     require_columns(data, [score], func, "score column")
     y_all = check_numeric(data, score, func)
-    codes = client_group_codes(data, by, func)
-    sess = session_numbers(data, order, func)
-    check_unique_sessions(codes, sess, by, order, func)
+    codes = client_group_codes(data, client, func)
+    sess = session_numbers(data, session, func)
+    check_unique_sessions(codes, sess, client, session, func)
     use = attended_mask(data, attended, func)
     level = _choice(level, "level", ("mean", "median"), func)
     repair = _choice(repair, "repair", ("threshold", "level"), func)
@@ -235,7 +240,7 @@ def detect_ruptures(
 
     has_ther = schema.THERAPIST in data.columns
     ther = data[schema.THERAPIST].to_numpy() if has_ther else np.full(len(data), None)
-    client_vals = data[by].to_numpy()
+    client_vals = data[client].to_numpy()
     ok = use & np.isfinite(y_all)
     idx = np.flatnonzero(ok)
     idx = idx[np.lexsort((sess[idx], codes[idx]))]
@@ -435,7 +440,8 @@ def rupture_dropout_link(
     definition: str = "unplanned_end",
     n: int | None = None,
     planned_sessions: str | None = None,
-    alpha: float = 0.05,
+    conf_level: float = 0.95,
+    alpha=UNSET,
 ) -> RuptureDropoutLink:
     """Relate each client's rupture episodes (and their repair) to later dropout.
 
@@ -448,8 +454,9 @@ def rupture_dropout_link(
     definition, n, planned_sessions
         Dropout definition, as in :func:`alliance_stats.prep.retention_outcomes`
         (``"unplanned_end"`` or ``"dropout_before_n"``).
-    alpha : float, default 0.05
-        1 - confidence level of the odds-ratio interval.
+    conf_level : float, default 0.95
+        Confidence level of the odds-ratio interval (``alpha=``, one minus it, is its
+        deprecated spelling).
 
     Returns
     -------
@@ -471,6 +478,9 @@ def rupture_dropout_link(
     >>> list(link.table.index)
     ['no rupture', 'repaired', 'unrepaired']
     """
+    conf_level = renamed_argument(
+        "rupture_dropout_link", "conf_level", conf_level, 0.95, "alpha", alpha, lambda a: 1.0 - a
+    )
     from scipy import stats
     from statsmodels.stats.contingency_tables import Table2x2
 
@@ -482,9 +492,10 @@ def rupture_dropout_link(
         raise InputError(
             f"{func}: definition must be 'unplanned_end' or 'dropout_before_n', got {definition!r}"
         )
-    alpha = _number(alpha, "alpha", func)
-    if alpha >= 1:
-        raise InputError(f"{func}: 'alpha' must be between 0 and 1, got {alpha}")
+    conf_level = _number(conf_level, "conf_level", func)
+    if not 0 < conf_level < 1:
+        raise InputError(f"{func}: 'conf_level' must be between 0 and 1, got {conf_level}")
+    alpha = 1.0 - conf_level
     ro = retention_outcomes(data, definition, n=n, planned_sessions=planned_sessions)
     att = ro[schema.ATTENDED].to_numpy(dtype=bool)
     cols = [schema.CLIENT] + ([schema.THERAPIST] if schema.THERAPIST in ro.columns else [])
@@ -545,5 +556,5 @@ def rupture_dropout_link(
         conf_high=float(hi),
         p_value=p,
         definition=definition,
-        conf_level=1.0 - alpha,
+        conf_level=conf_level,
     )

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from alliance_stats.arguments import UNSET, renamed_argument
 from alliance_stats.errors import DataWarning, InputError
 from alliance_stats.instruments.base import ComputedInstrument, Instrument, ItemId
 from alliance_stats.instruments.registry import get
@@ -98,9 +99,15 @@ def _choose_scales(inst: Instrument, scales: Sequence[str] | None):
     return {names[s]: inst.scales[names[s]] for s in scales}
 
 
-def _check_options(ci: float, ci_method: str, use: str) -> None:
-    if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 1:
-        raise InputError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95), got {ci!r}")
+def _check_options(conf_level: float, ci_method: str, use: str) -> None:
+    if (
+        isinstance(conf_level, bool)
+        or not isinstance(conf_level, (int, float))
+        or not 0 < conf_level < 1
+    ):
+        raise InputError(
+            f"conf_level must be a confidence level between 0 and 1 (e.g. 0.95), got {conf_level!r}"
+        )
     if ci_method not in CI_METHODS:
         raise InputError(f"ci_method {ci_method!r} is not one of {list(CI_METHODS)}")
     if use not in USES:
@@ -119,14 +126,14 @@ def _alpha_of(C: np.ndarray) -> float:
     return (1 - np.trace(C) / C.sum()) * n / (n - 1)
 
 
-def alpha_stats(block: pd.DataFrame, ci: float = 0.95, ci_method: str = "feldt") -> dict:
+def alpha_stats(block: pd.DataFrame, conf_level: float = 0.95, ci_method: str = "feldt") -> dict:
     """Alpha and its companions for keyed item values (columns = items), as ``psych::alpha``.
 
     Parameters
     ----------
     block
         Keyed item values, one column per item (missing values allowed: pairwise).
-    ci, ci_method
+    conf_level, ci_method
         Confidence level and interval (``"feldt"`` or ``"duhachek"``).
 
     Examples
@@ -165,7 +172,7 @@ def alpha_stats(block: pd.DataFrame, ci: float = 0.95, ci_method: str = "feldt")
         total * (np.trace(CC) + tr**2) - 2 * tr * CC.sum()
     )
     ase = math.sqrt(Q / nsub)
-    p = 1 - ci
+    p = 1 - conf_level
     if ci_method == "feldt":
         df1, df2 = nsub - 1, (nsub - 1) * (n - 1)
         low = 1 - (1 - alpha) * stats.f.ppf(1 - p / 2, df1, df2)
@@ -289,10 +296,11 @@ def reliability(
     instrument: str | Instrument,
     items: ItemsSpec = None,
     *,
-    ci: float = 0.95,
+    conf_level: float = 0.95,
     ci_method: str = "feldt",
     use: str = "pairwise",
     scales: Sequence[str] | None = None,
+    ci=UNSET,
     **options: Any,
 ) -> pd.DataFrame:
     """Cronbach's alpha (with a confidence interval) and omega total per scale and subscale.
@@ -305,8 +313,8 @@ def reliability(
         Name or :class:`~alliance_stats.instruments.Instrument`; its reverse keys are applied.
     items
         Item columns: pattern (``"wai_{}"``), mapping or list (as in :func:`score`).
-    ci
-        Confidence level of the alpha interval.
+    conf_level
+        Confidence level of the alpha interval (``ci=`` is its deprecated name).
     ci_method
         ``"feldt"`` (default; F-distribution interval of Feldt 1965, ``psych::alpha.ci``)
         or ``"duhachek"`` (alpha +/- z * asymptotic SE, Duhachek & Iacobucci 2004).
@@ -346,13 +354,14 @@ def reliability(
     >>> bool((rel["alpha"] > 0.8).all())
     True
     """
-    _check_options(ci, ci_method, use)
+    conf_level = renamed_argument("reliability", "conf_level", conf_level, 0.95, "ci", ci)
+    _check_options(conf_level, ci_method, use)
     inst, columns, frame, chosen = _keyed_items(data, instrument, items, options, scales)
     rows = []
     for scale, members in chosen.items():
         block = _prepare(frame[list(members)], use)
         row = {"instrument": inst.name, "scale": f"{inst.name}_{scale}"}
-        row |= alpha_stats(block, ci, ci_method)
+        row |= alpha_stats(block, conf_level, ci_method)
         constant = [str(columns[c]) for c in members if frame[c].dropna().nunique() <= 1]
         if constant:
             warnings.warn(

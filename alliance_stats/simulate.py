@@ -98,6 +98,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from alliance_stats import schema
+from alliance_stats.arguments import seed_sequence
 from alliance_stats.errors import InputError
 
 __all__ = [
@@ -706,13 +707,7 @@ def _check_design(n_therapists, clients_per_therapist, max_sessions, seed):
         ("max_sessions", max_sessions, 2, 500),
     ):
         _check_number(name, value, low, high, True)
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.SeedSequence(int(seed))
-    raise InputError(
-        f"Parameter 'seed' must be a non-negative integer or numpy SeedSequence; got {seed!r}."
-    )
+    return seed_sequence(seed, "simulate_study")
 
 
 def simulate_study(
@@ -733,8 +728,8 @@ def simulate_study(
     max_sessions : int, default 16
         Planned course length (the largest number of planned sessions per client; a client who
         misses the last planned session has one make-up session after it).
-    seed : int or numpy.random.SeedSequence, default 1
-        Same seed, same study.
+    seed : int, numpy SeedSequence or numpy Generator, default 1
+        Same seed, same study (a Generator is drawn from once).
     **overrides
         Any field of :class:`StudyParameters` (e.g. ``dropout_share=0.3``), and/or
         ``params=StudyParameters(...)`` as the starting point.

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from alliance_stats.arguments import seed_sequence
 from alliance_stats.errors import InputError, ModelFitError
 
 #: columns of :meth:`BootstrapIntervals.to_frame`
@@ -162,9 +163,8 @@ def _replicate(spec: dict, seed: np.random.SeedSequence, labels: list[str]) -> n
 
 
 def _seed_sequence(seed) -> np.random.SeedSequence:
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(2**63)))
-    return np.random.SeedSequence(seed)
+    """A fresh sequence for ``None``, else :func:`alliance_stats.arguments.seed_sequence`."""
+    return np.random.SeedSequence() if seed is None else seed_sequence(seed, "bootstrap")
 
 
 def bootstrap(res, n_boot: int = 1000, seed=None, n_jobs: int = 1, conf_level=None):
@@ -176,7 +176,7 @@ def bootstrap(res, n_boot: int = 1000, seed=None, n_jobs: int = 1, conf_level=No
         A model from :func:`~alliance_stats.models.fit_mixed`.
     n_boot : int
         Replicates (lme4's ``nsim``); 1,000 or more for 95% intervals to two digits.
-    seed : int, numpy Generator or None
+    seed : int, numpy SeedSequence, numpy Generator or None
         The random stream; replicate ``i`` uses the ``i``-th spawned stream, so results do
         not depend on ``n_jobs``.
     n_jobs : int

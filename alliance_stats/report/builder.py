@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats import schema
+from alliance_stats.arguments import UNSET, renamed_argument
 from alliance_stats.config import StudyConfig, load_config
 from alliance_stats.errors import AllianceStatsError, DataValidationError, InputError
 from alliance_stats.report import output, privacy, provenance
@@ -344,19 +345,20 @@ def _fit(label: str, fn, notes: list[str]):
 
 # ----------------------------------------------------------------------------- main
 def build_report(
-    df: pd.DataFrame | str | os.PathLike | None = None,
+    data: pd.DataFrame | str | os.PathLike | None = None,
     config: StudyConfig | dict | str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    df=UNSET,
 ) -> Report:
     """Run the analysis pipeline and write an HTML report, a PDF and APA tables.
 
     Parameters
     ----------
-    df : DataFrame or path, optional
+    data : DataFrame or path, optional
         The session table (canonical columns) or a session file; default the configuration's
-        ``[data]`` source.
+        ``[data]`` source (``df=`` is its deprecated name).
     config : StudyConfig, dict, or path of a TOML file, optional
         Study configuration (:mod:`alliance_stats.config`). Default: instruments found by their
         item columns, no strategies.
@@ -386,12 +388,13 @@ def build_report(
     date`` or ``$SOURCE_DATE_EPOCH`` (else today), so re-runs with the same configuration and
     seed give byte-identical tables.
     """
+    data = renamed_argument("build_report", "data", data, None, "df", df)
     cfg = _resolve_config(config)
     out_path = Path(out) if out is not None else Path(cfg.output.folder)
     if out_path.is_symlink():  # write where the link points; the link stays
         out_path = out_path.resolve()
     recovered = output.recover(out_path)
-    output.check_out(out_path, _input_paths(df, cfg))
+    output.check_out(out_path, _input_paths(data, cfg))
     steps = _Steps(progress)
     state = _Build(cfg, steps)
     for sentence in recovered:
@@ -399,13 +402,13 @@ def build_report(
         if progress:
             progress(f"note: {sentence}")
     with steps.step("read and validate data"):
-        data, vrep, label, sha = _load_data(df, cfg)
-        if len(data) == 0:
+        table, vrep, label, sha = _load_data(data, cfg)
+        if len(table) == 0:
             raise InputError("the data has no rows: nothing to report")
-        require_columns(data, cfg)
+        require_columns(table, cfg)
     staging = output.staging_folder(out_path)
     try:
-        report = state.run(data, vrep, label, sha, staging, out_path)
+        report = state.run(table, vrep, label, sha, staging, out_path)
         with steps.step("move into place"):
             output.swap_into_place(staging, out_path)
     except OSError as err:  # a full disk, a permission changed mid-run
@@ -768,7 +771,7 @@ class _Build:
         if x:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rows = decompose(rows, x, by=schema.CLIENT)
+                rows = decompose(rows, x, client=schema.CLIENT)
             terms += [f"{x}_cwc", f"{x}_cm"]
             centring += (
                 f"; {x} was person-mean centred ({x}_cwc, within client) with the client mean "

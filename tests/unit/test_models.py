@@ -559,7 +559,7 @@ def test_a_diverging_variance_stops_at_the_cap_and_says_so():
     df = als.score(als.datasets.load("clinic"), "wai_sr", items="wai_{}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pp = als.decompose(als.person_period(df), "wai_sr_total", by="client")
+        pp = als.decompose(als.person_period(df), "wai_sr_total", client="client")
     pp = pp.assign(period_c=pp["period"] - 1)
     res = als.fit_mixed(
         "event ~ period_c + wai_sr_total_cwc + wai_sr_total_cm + (1|therapist) + (1|client)",

@@ -107,7 +107,7 @@ def test_decompose_keeps_row_order_and_index():
     [
         ({"columns": "nope"}, "nope"),
         ({"columns": "label"}, "numeric"),
-        ({"columns": "x", "by": "nobody"}, "nobody"),
+        ({"columns": "x", "client": "nobody"}, "nobody"),
         ({"columns": "x", "min_sessions": 0}, "min_sessions"),
         ({"columns": "x", "detrend": "yes"}, "detrend"),
         ({"columns": []}, "columns"),
@@ -173,9 +173,9 @@ def test_lags_on_clinic_data_never_cross_clients():
         ({"lag": 1.5}, "whole number"),
         ({"lead": 0}, "lead"),
         ({"columns": "missing_col"}, "missing_col"),
-        ({"order": "nope"}, "nope"),
-        ({"order": "therapist"}, "session numbers"),
-        ({"by": ["client"]}, "one column"),
+        ({"session": "nope"}, "nope"),
+        ({"session": "therapist"}, "session numbers"),
+        ({"client": ["client"]}, "one column"),
     ],
 )
 def test_add_lags_rejects_bad_arguments(kwargs, match):

@@ -48,7 +48,7 @@ def test_alpha_hand_computed_with_feldt_interval():
 
 
 def test_duhachek_interval():
-    row = reliability(DATA, THREE, ci_method="duhachek", ci=0.9).iloc[0]
+    row = reliability(DATA, THREE, ci_method="duhachek", conf_level=0.9).iloc[0]
     z = stats.norm.ppf(0.95)
     assert row["alpha_conf_low"] == pytest.approx(row["alpha"] - z * row["alpha_se"])
     assert row["alpha_conf_high"] == pytest.approx(row["alpha"] + z * row["alpha_se"])
@@ -117,7 +117,7 @@ def test_errors():
     with pytest.raises(InputError, match="ci_method"):
         reliability(DATA, THREE, ci_method="bootstrap")
     with pytest.raises(InputError, match="confidence level"):
-        reliability(DATA, THREE, ci=95)
+        reliability(DATA, THREE, conf_level=95)
     with pytest.raises(InputError, match="use"):
         reliability(DATA, THREE, use="all")
     with pytest.raises(InputError, match="not scales"):

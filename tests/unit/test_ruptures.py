@@ -182,7 +182,7 @@ def test_clients_are_separate_and_empty_result_has_columns():
         ({"method": "srs_alert", "side": "above"}, "side"),
         ({"method": "srs_alert", "sd_multiplier": 1}, "not used"),
         ({"method": "srs_alert", "drop_points": 0}, "drop_points"),
-        ({"by": "group"}, "group"),
+        ({"client": "group"}, "group"),
         ({"attended": "label"}, "True/False"),
     ],
 )
@@ -258,7 +258,7 @@ def test_rupture_dropout_link_hand_made():
     assert heights == pytest.approx(link.table["dropout_share"].tolist())
     assert [a.get_text() for a in ax.texts] == [f"n={n}" for n in link.table["clients"]]
     plt.close(ax.figure)
-    narrow = rupture_dropout_link(ep, df, alpha=0.10)
+    narrow = rupture_dropout_link(ep, df, conf_level=0.90)
     assert narrow.conf_level == pytest.approx(0.90)
     assert narrow.conf_high == pytest.approx(np.exp(stats.norm.ppf(0.95) * 2.0))
     assert "(90% Woolf CI)" in narrow.summary() and "95%" not in narrow.summary()
