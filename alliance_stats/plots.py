@@ -163,6 +163,10 @@ def _need(data: pd.DataFrame, columns: Sequence[str], func: str) -> None:
 
 
 # ----------------------------------------------------------------------------- trajectories
+#: the most groups a by-group figure names in its legend
+LEGEND_MAX_ENTRIES = 10
+
+
 def trajectories(
     data: pd.DataFrame,
     score: str,
@@ -233,7 +237,11 @@ def trajectories(
     ax.set_xlabel("Session")
     ax.set_ylabel(score)
     ax.set_title(f"Trajectories of {score} (mean, {conf_level:.0%} CI)")
-    ax.legend(frameon=False, title=by)
+    if len(groups) <= LEGEND_MAX_ENTRIES:
+        ax.legend(frameon=False, title=by)
+    else:  # a legend of dozens of groups would crowd out the plot
+        ax.text(0.99, 0.02, f"{len(groups)} groups of {by}: one line each, no legend",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize="small")  # fmt: skip
     return ax
 
 
@@ -402,7 +410,12 @@ def retention(curve, *, bands: bool = True, ax=None):
     ax.set_xlabel("Sessions attended")
     ax.set_ylabel("Share still engaged")
     ax.set_title("Retention (Kaplan-Meier)")
-    ax.legend(frameon=False, title=getattr(curve, "by", None))
+    by = getattr(curve, "by", None)
+    if len(groups) <= LEGEND_MAX_ENTRIES:
+        ax.legend(frameon=False, title=by)
+    else:  # a legend of dozens of groups would crowd out the plot
+        ax.text(0.99, 0.98, f"{len(groups)} groups of {by}: one curve each, no legend",
+                transform=ax.transAxes, ha="right", va="top", fontsize="small")  # fmt: skip
     return ax
 
 

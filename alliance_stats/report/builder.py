@@ -491,6 +491,41 @@ class _Build:
         with plots.style():
             yield
 
+    def check_no_identifiers(self, html_text: str, staging: Path) -> None:
+        """The last privacy check, on what a reader sees: the HTML's unescaped text, every
+        figure's drawn text and every table and provenance file written. A client or
+        therapist identifier anywhere stops the run before anything is moved into place."""
+        ids = self.ids["client"] | self.ids["therapist"]
+        texts = {"the HTML report": html_text}
+        texts |= {f"figure {fig_id}": privacy.figure_text(fig) for fig_id, _, fig in self.figures}
+        texts |= {
+            f"{p.relative_to(staging)}": p.read_text(encoding="utf-8", errors="replace")
+            for p in sorted(staging.rglob("*"))
+            if p.is_file()
+            and p.suffix in (".csv", ".md", ".tex", ".html", ".json", ".txt")
+            and p.name != "report.html"  # (html_text itself)
+        }
+        where = [name for name, text in texts.items() if privacy.find_identifiers(text, ids)]
+        if where:
+            raise AllianceStatsError(
+                "client or therapist identifiers would appear in "
+                + ", ".join(where[:5])
+                + ("" if len(where) <= 5 else f" and {len(where) - 5} more")
+                + "; nothing was written. If [analysis] group or a strategy or covariate "
+                "column holds identifiers, choose another column; otherwise please report "
+                "this as a bug."
+            )
+
+    def group_view(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The rows for by-group tables and figures: where ``[analysis] group`` is the
+        client or therapist column, its values are their pseudonyms (a group label is never a
+        real identifier)."""
+        by = self.cfg.analysis.group
+        names = {schema.CLIENT: self.client_names, schema.THERAPIST: self.therapist_names}
+        if by not in names:
+            return data
+        return data.assign(**{by: data[by].astype(str).map(names[by])})
+
     # ------------------------------------------------------------------ pipeline
     def run(self, data, vrep, label, sha, staging: Path, out_path: Path) -> Report:
         cfg, st = self.cfg, self.steps
@@ -528,12 +563,6 @@ class _Build:
                 ).decode("ascii")
         with st.step("write HTML and tables"):
             html_text = self.render_html(prov)
-            leaked = privacy.find_identifiers(html_text, self.ids["client"] | self.ids["therapist"])
-            if leaked:  # a safety net: never expected
-                raise AllianceStatsError(
-                    f"internal check failed: {len(leaked)} identifier(s) would appear in the "
-                    "report; nothing was written. Please report this as a bug."
-                )
             html_path = None
             if "html" in cfg.output.formats or "pdf" in cfg.output.formats:
                 html_path = staging / "report.html"
@@ -545,6 +574,7 @@ class _Build:
             (staging / "provenance.json").write_text(
                 json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
             )
+            self.check_no_identifiers(html_text, staging)
         pdf_path, engine = None, "none"
         if "pdf" in cfg.output.formats:
             with st.step("write PDF"):
@@ -679,7 +709,9 @@ class _Build:
         if cfg.analysis.group:
             self.add_table(
                 "data",
-                T.group_table(data, cfg.analysis.group, self.dropout, min_cell=self.min_cell),
+                T.group_table(
+                    self.group_view(data), cfg.analysis.group, self.dropout, min_cell=self.min_cell
+                ),
             )
         counts = vrep.counts()
         sec.text(
@@ -709,7 +741,7 @@ class _Build:
         fig = self.new_figure("onehalf")
         with self.styled():
             if by:
-                kept, small = self._groups_ok(data, by)
+                kept, small = self._groups_ok(self.group_view(data), by)
                 bycurve = retention_curve(
                     kept, by=by, definition=cfg.outcome.definition, n=cfg.outcome.n
                 )
@@ -738,8 +770,8 @@ class _Build:
             return
         fig = self.new_figure("onehalf")
         with self.styled():
-            plots.trajectories(data, y, by=cfg.analysis.group, seed=self.seed, min_n=max(
-                self.min_cell, 2), ax=fig.axes[0])  # fmt: skip
+            plots.trajectories(self.group_view(data), y, by=cfg.analysis.group, seed=self.seed,
+                min_n=max(self.min_cell, 2), ax=fig.axes[0])  # fmt: skip
         self.add_figure(
             "trajectories",
             "fig_trajectories",

@@ -11,12 +11,13 @@ Examples
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["find_identifiers", "pseudonyms", "strip_embedded"]
+__all__ = ["figure_text", "find_identifiers", "pseudonyms", "strip_embedded"]
 
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
@@ -47,10 +48,26 @@ def _distinctive(value: str) -> bool:
     return bool(re.search(r"[A-Za-z]", value)) or len(value) >= 4
 
 
+def figure_text(fig) -> str:
+    """Every text drawn in a matplotlib figure (titles, labels, tick labels, legends,
+    annotations), one per line: what a reader of the figure can see."""
+    from matplotlib.text import Text
+
+    return "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_text())
+
+
 def find_identifiers(text: str, ids: Iterable) -> list[str]:
     """Identifiers (of those that are distinctive) that occur as whole words in ``text``
-    (outside embedded figures)."""
-    visible = strip_embedded(text)
+    (outside embedded figures), after undoing HTML escapes (``O&#x27;Brien`` is
+    ``O'Brien``).
+
+    Examples
+    --------
+    >>> find_identifiers("<td>Dr. O&#x27;Brien</td><td>Smith &amp; Jones</td>",
+    ...                  ["Dr. O'Brien", "Smith & Jones", "Lee"])
+    ["Dr. O'Brien", 'Smith & Jones']
+    """
+    visible = html.unescape(strip_embedded(text))
     found = []
     for value in {str(i) for i in ids}:
         if not value or not _distinctive(value):

@@ -1,0 +1,74 @@
+"""The report's privacy check reads what a reader sees (issue 17): identifiers with HTML
+special characters (``O'Brien``, ``Smith & Jones``) are found in the unescaped text, in
+every table file and in the figures' text; grouping by the therapist column shows pseudonyms;
+a group column that holds identifiers stops the run before anything is written."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+import alliance_stats as als
+from alliance_stats.errors import AllianceStatsError
+from alliance_stats.report import build_report
+
+HTML_ONLY = {"output": {"formats": ["html"]}}
+
+
+def clinic_with_names():
+    """The bundled (simulated) clinic rows, therapists renamed with HTML special characters."""
+    data = als.datasets.load("clinic")
+    ids = sorted(data["therapist"].unique())
+    names = {t: (f"Dr. O'Brien-{i}" if i % 2 else f"Smith & Jones {i}") for i, t in enumerate(ids)}
+    return data.assign(therapist=data["therapist"].map(names)), set(names.values())
+
+
+def every_output_text(out) -> dict[str, str]:
+    files = [p for p in out.rglob("*") if p.is_file() and p.suffix != ".pdf"]
+    return {p.name: html.unescape(p.read_text(encoding="utf-8")) for p in files}
+
+
+@pytest.mark.slow
+def test_grouping_by_therapist_shows_pseudonyms_not_names(tmp_path):
+    data, names = clinic_with_names()
+    config = {"analysis": {"group": "therapist"}, **HTML_ONLY}
+    rp = build_report(data, config, tmp_path / "report")
+    texts = every_output_text(rp.out)
+    assert "groups.csv" in texts and "report.html" in texts
+    leaked = {f for f, text in texts.items() for n in names if n in text}
+    assert leaked == set()
+    assert "Therapist " in texts["groups.csv"]
+
+
+@pytest.mark.slow
+def test_a_group_column_holding_identifiers_stops_the_run(tmp_path):
+    data, names = clinic_with_names()
+    # a column of the user's that repeats five of the names (few enough for a legend)
+    five = sorted(names)[:5]
+    codes = data["therapist"].astype("category").cat.codes
+    data["site"] = [five[c % 5] for c in codes]
+    out = tmp_path / "report"
+    config = {"analysis": {"group": "site"}, **HTML_ONLY}
+    with pytest.raises(AllianceStatsError, match="identifiers would appear in") as caught:
+        build_report(data, config, out)
+    message = str(caught.value)
+    assert "the HTML report" in message and "figure fig_trajectories" in message
+    assert not any(n in message for n in names)  # the error names outputs, not the ids
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())  # no staging folder left behind
+
+
+def test_identifiers_are_found_in_unescaped_text_and_figures():
+    import matplotlib.pyplot as plt
+
+    from alliance_stats.report.privacy import figure_text, find_identifiers
+
+    ids = ["Dr. O'Brien", "Smith & Jones", "T01"]
+    escaped = "<td>Dr. O&#x27;Brien</td><td>Smith &amp; Jones</td>"
+    assert find_identifiers(escaped, ids) == ["Dr. O'Brien", "Smith & Jones"]
+    fig, ax = plt.subplots()
+    ax.set_title("Caseload of T01")
+    ax.set_xticks([0, 1], ["Smith & Jones", "other"])
+    assert find_identifiers(figure_text(fig), ids) == ["Smith & Jones", "T01"]
+    plt.close(fig)
