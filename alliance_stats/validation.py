@@ -135,6 +135,47 @@ class ValidationReport:
     problems: pd.DataFrame
     n_rows: int
     source: str | None = None
+    #: the client and therapist identifiers of the table (for :meth:`redacted`)
+    identifiers: frozenset = field(default=frozenset(), repr=False, compare=False)
+
+    def redacted(self) -> ValidationReport:
+        """The same problems with every client and therapist identifier masked (in values
+        and messages): rows, columns and rules stay, so a log or a shared error message
+        locates each problem without naming anyone.
+
+        Examples
+        --------
+        >>> import pandas as pd, alliance_stats as als
+        >>> t = pd.DataFrame({"client": ["Jane Doe"] * 2, "therapist": ["t1", "t1"],
+        ...                   "session": [1, 1], "attended": [True, True]})
+        >>> print(als.validate_sessions(t).redacted().errors["message"].iloc[0][:42])
+        client <client id> has session 1 more than
+        """
+        masks = {}
+        for kind, ids in (("therapist", self.therapist_ids), ("client", self.client_ids)):
+            masks |= {str(i): f"<{kind} id>" for i in ids}
+
+        def mask(text):
+            if not isinstance(text, str):
+                return text
+            if text in masks:
+                return masks[text]
+            for value, label in masks.items():
+                text = text.replace(repr(value), label)
+            return text
+
+        problems = self.problems.copy()
+        problems["message"] = problems["message"].map(mask)
+        problems["value"] = problems["value"].map(mask)
+        return ValidationReport(problems, self.n_rows, self.source, frozenset())
+
+    @property
+    def client_ids(self) -> frozenset:
+        return frozenset(v for kind, v in self.identifiers if kind == "client")
+
+    @property
+    def therapist_ids(self) -> frozenset:
+        return frozenset(v for kind, v in self.identifiers if kind == "therapist")
 
     @property
     def ok(self) -> bool:
@@ -673,7 +714,13 @@ def check(
     order = _check_structure(out, groups, keep, found, ratings)
 
     report_frame = found.frame()
-    report = ValidationReport(report_frame, int(keep.sum()), source.name)
+    identifiers = frozenset(
+        (kind, str(v))
+        for kind, column in (("client", schema.CLIENT), ("therapist", schema.THERAPIST))
+        if column in out
+        for v in pd.unique(out[column].dropna())
+    )
+    report = ValidationReport(report_frame, int(keep.sum()), source.name, identifiers)
     if not report.ok:
         return CheckedTable(report, None)
     out[schema.ATTENDED] = out[schema.ATTENDED] == 1

@@ -223,6 +223,18 @@ def _input_paths(df, cfg: StudyConfig) -> list[Path]:
     return paths
 
 
+def _without_identifiers(report) -> DataValidationError:
+    """The data's errors, with client and therapist identifiers masked: a report's error
+    output goes to logs (nightly jobs keep them); rows and columns still locate each problem,
+    and ``als.validate_sessions`` on the same data shows the identifiers."""
+    err = DataValidationError(report.redacted())
+    err.args = (
+        f"{err.args[0]}\n(client and therapist identifiers are masked; run "
+        "als.validate_sessions on the data to see them)",
+    )
+    return err
+
+
 def _load_data(df, cfg: StudyConfig):
     """Return (table, ValidationReport, source description, sha256)."""
     from alliance_stats import datasets
@@ -232,7 +244,8 @@ def _load_data(df, cfg: StudyConfig):
     d = cfg.data
     if isinstance(df, pd.DataFrame):
         rep = validate_sessions(df)
-        rep.raise_if_errors()
+        if not rep.ok:
+            raise _without_identifiers(rep)
         return df.copy(), rep, "DataFrame (in memory)", provenance.frame_sha256(df)
     if df is not None and not isinstance(df, (str, os.PathLike)):
         raise InputError(f"df must be a DataFrame or a file path; got {type(df).__name__}")
@@ -264,7 +277,7 @@ def _load_data(df, cfg: StudyConfig):
         **options,
     )
     if checked.table is None:
-        raise DataValidationError(checked.report)
+        raise _without_identifiers(checked.report)
     table = checked.table
     sha = (table.attrs.get("alliance_stats") or {}).get("sha256") or provenance.file_sha256(path)
     return table, checked.report, label, sha

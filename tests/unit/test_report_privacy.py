@@ -72,3 +72,22 @@ def test_identifiers_are_found_in_unescaped_text_and_figures():
     ax.set_xticks([0, 1], ["Smith & Jones", "other"])
     assert find_identifiers(figure_text(fig), ids) == ["Smith & Jones", "T01"]
     plt.close(fig)
+
+
+def test_data_errors_of_a_report_name_rows_not_identifiers(tmp_path):
+    """A report's data errors end up in job logs: the identifiers are masked, the rows stay."""
+    from alliance_stats.errors import DataValidationError
+
+    data = als.datasets.load("clinic")
+    first = data["client"].iloc[0]
+    data["client"] = data["client"].replace({first: "Jane O'Doe"})
+    data.loc[1, "session"] = data.loc[0, "session"]  # a repeated session of that client
+    with pytest.raises(DataValidationError) as caught:
+        build_report(data, HTML_ONLY, tmp_path / "report")
+    message = str(caught.value)
+    assert "duplicate_session" in message and "index 1" in message
+    assert "O'Doe" not in message and "<client id> has session" in message
+    assert "als.validate_sessions" in message
+    assert not (tmp_path / "report").exists()
+    # the unmasked problems are one call away
+    assert "Jane O'Doe" in als.validate_sessions(data).errors["message"].iloc[0]
