@@ -29,6 +29,9 @@ rule                         severity meaning
 ``ratings_when_absent``      warning  a session the client missed carries ratings
 ``single_session``           warning  a client with only one session row
 ``session_gap``              warning  scheduled sessions missing between two rows
+``missing_code_like``        warning  a value often used as a missing-value code (-99, 999,
+                                      ...) far outside the column's other values (or
+                                      negative in a column of non-negative values)
 ``missing_code``             note     values read as missing because of a missing-value code
 ``date_day_month``           note     day and month could be either way round (02/01/2023):
                                       read month first; a column with 16/01/2023 is read day
@@ -711,6 +714,10 @@ def check(
             f"value outside the allowed range {low}..{high}; correct it or mark it missing",
         )
 
+    for column, values in out.items():
+        if column not in schema.FIXED_COLUMNS and column not in _checked_ranges(ranges):
+            _check_missing_code_like(values, keep, found)
+
     order = _check_structure(out, groups, keep, found, ratings)
 
     report_frame = found.frame()
@@ -943,6 +950,44 @@ def _check_other(values: pd.Series, forced: bool, keep, found, distinct) -> pd.S
         )
         found.add("error", "non_numeric", np.flatnonzero(bad), values.name, raw, hint)
     return numbers
+
+
+#: values that exports often use as missing-value codes (SPSS, Stata, REDCap conventions)
+MISSING_CODE_LIKE = (-9999, -999, -99, -98, -97, -9, 77, 88, 98, 99, 777, 888, 998, 999, 9999)
+
+
+def _check_missing_code_like(values: pd.Series, keep: np.ndarray, found) -> None:
+    """Warn about values that look like missing-value codes: one of
+    :data:`MISSING_CODE_LIKE`, more than the other values' span beyond their range, or
+    negative where every other value is non-negative (a -99 in a 1..5 item or a 0..40
+    rating would otherwise enter the models as a value)."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    code_like = np.isin(v, MISSING_CODE_LIKE) & keep
+    if not code_like.any():
+        return
+    rest = v[keep & ~code_like & np.isfinite(v)]
+    if len(rest) < 5:  # too few other values to tell a code from a value
+        return
+    low, high = float(rest.min()), float(rest.max())
+    span = max(high - low, 1.0)
+    for code in np.unique(v[code_like]):
+        far = code < low - span or code > high + span or (code < 0 <= low)
+        if not far:
+            continue
+        rows = np.flatnonzero((v == code) & keep)
+        found.add(
+            "warning",
+            "missing_code_like",
+            rows,
+            values.name,
+            values,
+            f"{code:g} looks like a missing-value code: the column's other values lie in "
+            f"{low:g}..{high:g}. If it means missing, read the file with "
+            f"missing_codes=[{code:g}] (command line: --missing-code {code:g}); otherwise "
+            "correct it",
+        )
 
 
 def _check_finite(numbers: pd.Series, values: pd.Series, keep, found) -> None:

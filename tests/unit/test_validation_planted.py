@@ -283,3 +283,41 @@ def test_day_and_month_are_read_one_way_per_column(dates, expected, rules):
     if expected is not None:
         got = als.read_sessions(df)["date"].dt.strftime("%Y-%m-%d").tolist()
         assert got == expected
+
+
+def test_values_that_look_like_missing_codes_are_warned_about():
+    """Without missing_codes, a -99 in a 1..5 item, a 999 in a 0..40 rating and a -9 in a
+    count are named (column, row, the option that fixes it); a 99 among ages up to 90 and a
+    98 among counts up to 120 are plausible values and are not."""
+    rng = np.random.default_rng(5)
+    n = 40
+    df = pd.DataFrame(
+        {
+            "client": np.repeat([f"c{i}" for i in range(8)], 5),
+            "therapist": "t1",
+            "session": np.tile(np.arange(1, 6), 8),
+            "attended": True,
+            "wai_1": rng.integers(1, 6, n).astype(float),
+            "resistance": rng.uniform(0, 40, n).round(1),
+            "reflections": rng.integers(0, 121, n).astype(float),
+            "age": np.repeat(rng.integers(18, 91, 8), 5).astype(float),
+        }
+    )
+    df.loc[3, "wai_1"] = -99
+    df.loc[7, "resistance"] = 999
+    df.loc[11, "reflections"] = -9
+    df.loc[12, "reflections"] = 98
+    df.loc[15:19, "age"] = 99
+    warned = als.validate_sessions(df).warnings
+    flagged = warned[warned["rule"] == "missing_code_like"]
+    assert list(zip(flagged["column"], flagged["row"], flagged["value"])) == [
+        ("wai_1", "index 3", "-99.0"),
+        ("resistance", "index 7", "999.0"),
+        ("reflections", "index 11", "-9.0"),
+    ]
+    assert flagged["message"].str.contains("--missing-code").all()
+    assert "missing_codes=[-99]" in flagged["message"].iloc[0]
+    # declared as missing, the same values are a note (read as missing), not a warning
+    fixed = als.validate_sessions(df, missing_codes=[-99, 999, -9])
+    assert "missing_code_like" not in set(fixed.problems["rule"])
+    assert "missing_code" in set(fixed.notes["rule"])
