@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -313,6 +314,12 @@ def strategy_effects(
             "codebook must be a StrategyCodebook (als.default_codebook() or "
             f"als.load_codebook('my_codes.toml')); got {type(codebook).__name__}"
         )
+    renamed = _formula_names(data, [*strategies, *covariates, *([moderator] if moderator else [])])
+    if renamed:
+        data = data.rename(columns=renamed)
+        strategies = [renamed.get(s, s) for s in strategies]
+        covariates = [renamed.get(c, c) for c in covariates]
+        moderator = renamed.get(moderator, moderator)
     groups = [[s] for s in strategies] if separate else [strategies]
     fits = [
         _fit_one(data, group, outcome, covariates, moderator, definition, n, lag, baseline)
@@ -347,6 +354,12 @@ def strategy_effects(
     model = fits[0]["model"]
     deviations = tuple(d for f in fits for d in f["deviations"])
     notes = _notes(model, fits[0], outcome, adjust, len(table), separate, gee)
+    if renamed:  # the user's names in the table; the model's terms keep the formula names
+        user = {v: k for k, v in renamed.items()}
+        table["strategy"] = table["strategy"].map(lambda name: user.get(name, name))
+        table["label"] = table["strategy"].map(codebook.label)
+        pairs = ", ".join(f"'{k}' as {v}" for k, v in renamed.items())
+        notes.append(f"columns whose names a formula cannot hold entered the model as {pairs}")
     return StrategyResult(
         table=table[list(TABLE_COLUMNS)].reset_index(drop=True),
         model=model,
@@ -514,6 +527,31 @@ def _moderation(rows: pd.DataFrame, strategies, moderator):
                 }
             )
     return rows, terms, dummies
+
+
+def _formula_names(data: pd.DataFrame, columns) -> dict[str, str]:
+    """Names a formula can hold for the ``columns`` whose own names it cannot ("Offered
+    choices" -> ``Offered_choices``), unique among the table's columns: ``{user: formula}``.
+
+    Examples
+    --------
+    >>> _formula_names(pd.DataFrame(columns=["Offered choices", "validation"]),
+    ...                ["Offered choices", "validation"])
+    {'Offered choices': 'Offered_choices'}
+    """
+    taken = set(map(str, data.columns))
+    out = {}
+    for column in dict.fromkeys(columns):
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(column)):
+            continue
+        base = re.sub(r"_+", "_", _safe(column)).strip("_") or "column"
+        base = base if base[0].isalpha() else f"x_{base}"
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name)
+        out[column] = name
+    return out
 
 
 def _safe(level: str) -> str:

@@ -184,3 +184,18 @@ def test_planted_effects_are_recovered_over_20_seeds():
         false_positives += int(t.loc[NULL, "significant"].sum())
     assert all(n >= 15 for n in hits.values()), hits
     assert false_positives <= 6, false_positives
+
+
+def test_column_names_as_clinics_write_them():
+    """ "Offered choices" and "Feedback check-in" (spaces, a hyphen) work: the same estimates
+    as under formula names, the table in the user's names, a note saying how they entered."""
+    data = als.score(als.datasets.load("clinic"), "wai_sr", items="wai_{}")
+    plain = als.strategy_effects(data, ["offering_choices", "feedback_checkin"], gee=False)
+    clinic = data.rename(
+        columns={"offering_choices": "Offered choices", "feedback_checkin": "Feedback check-in"}
+    )
+    named = als.strategy_effects(clinic, ["Offered choices", "Feedback check-in"], gee=False)
+    assert named.table["strategy"].unique().tolist() == ["Offered choices", "Feedback check-in"]
+    np.testing.assert_allclose(named.table["estimate"], plain.table["estimate"], rtol=1e-10)
+    assert "'Offered choices' as Offered_choices" in named.notes[-1]
+    assert "Offered choices" in clinic.columns  # the user's table is not renamed
