@@ -152,7 +152,14 @@ def validate(file, example, mapping, missing_codes, fmt, sheet, problems_out, ma
     default=None,
     help="Also write the true parameters to this JSON file.",
 )
-@click.option("--therapists", default=30, show_default=True, help="Number of therapists.")
+@click.option(
+    "--n-therapists",
+    "--therapists",
+    "therapists",
+    default=30,
+    show_default=True,
+    help="Number of therapists (simulate_study's n_therapists; --therapists is its old name).",
+)
 @click.option("--clients-per-therapist", default=10, show_default=True)
 @click.option("--max-sessions", default=16, show_default=True)
 @click.option("--seed", default=1, show_default=True)
@@ -220,10 +227,10 @@ _MISSING_OPTION = click.option(
     "--instrument",
     "instruments",
     multiple=True,
-    required=True,
     metavar="NAME",
-    help="Instrument to score, e.g. wai_sr or srs (repeatable; see --list).",
+    help="Instrument to score, e.g. wai_sr or srs (repeatable; --list shows them all).",
 )
+@click.option("--list", "list_only", is_flag=True, help="List the instruments and exit.")
 @click.option(
     "--items",
     "items",
@@ -233,9 +240,9 @@ _MISSING_OPTION = click.option(
 )
 @_MAP_OPTION
 @_MISSING_OPTION
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@click.option("--out", type=click.Path(dir_okay=False), help="CSV to write.")
 @_user_errors
-def score(file, example, instruments, items, mapping, missing_codes, out):
+def score(file, example, instruments, list_only, items, mapping, missing_codes, out):
     """Add total and subscale scores of instruments to a session file and write it as CSV.
 
     Item values out of range or not whole numbers are all listed (exit 2).
@@ -244,8 +251,22 @@ def score(file, example, instruments, items, mapping, missing_codes, out):
     Examples:
       alliance-stats score --example --instrument wai_sr --items "wai_{}" --out scored.csv
       alliance-stats score sessions.csv --instrument srs --items "srs_{}" --out scored.csv
+      alliance-stats score --list
     """
     from alliance_stats.scoring import score as score_fn
+
+    if list_only:
+        from alliance_stats.instruments.registry import available
+
+        for row in available().itertuples(index=False):
+            click.echo(
+                f"{row.name:20} {row.n_items:3} items, {row.response_range:>10}  {row.label}"
+            )
+        return
+    if not instruments:
+        raise click.UsageError("give --instrument NAME (alliance-stats score --list shows them)")
+    if not out:
+        raise click.UsageError("give --out FILE.csv for the scored table")
 
     if items and len(items) != len(instruments):
         raise click.UsageError("give one --items per --instrument (or none for the defaults)")
@@ -350,7 +371,18 @@ def fit(formula, file, example, family, ml, scores, person_period, running, deco
         for col in decomposed:
             df = decompose(df, col)
     click.echo("fitting ...", err=True)
-    res = fit_mixed(formula, df, family=family, REML=False if ml else None)
+    try:
+        res = fit_mixed(formula, df, family=family, REML=False if ml else None)
+    except InputError as err:
+        made = [f"{n}_total" for n in ("wai_sr", "srs", "haq_ii") if f"'{n}_total'" in str(err)]
+        if made and not scores:
+            name = made[0].removesuffix("_total")
+            prefix = {"wai_sr": "wai"}.get(name, name)
+            raise InputError(
+                f"{err}. Scores such as {made[0]} are made from the items first: add "
+                f'--score "{name}={prefix}_{{}}"'
+            ) from None
+        raise
     click.echo(res.summary())
     if not res.converged or res.singular:
         problem = "did NOT converge" if not res.converged else "is singular"
@@ -376,7 +408,8 @@ def fit(formula, file, example, family, ml, scores, person_period, running, deco
 @click.option(
     "--example",
     is_flag=True,
-    help="Run on the bundled (simulated) clinic data with reports/example_study.toml.",
+    help="Run on the bundled (simulated) clinic data with the packaged example configuration "
+    "(the repository's reports/example_study.toml; to change it, edit a copy and pass --config).",
 )
 @click.option(
     "--out",

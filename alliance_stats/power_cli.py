@@ -136,28 +136,55 @@ def run_design_file(path, out, *, overrides=None, progress=True):
     return res
 
 
+def example_design_path() -> Path:
+    """The example design file shipped with the package (SIMULATED studies)."""
+    from importlib import resources
+
+    return Path(str(resources.files("alliance_stats.data") / "example_power_design.toml"))
+
+
 @click.command()
 @click.option(
     "--design",
     "design_file",
-    required=True,
     type=click.Path(dir_okay=False),
     help="TOML file with [design], [[effects]], [run] and optional [curve] sections.",
 )
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--example",
+    is_flag=True,
+    help="Run the example design shipped with the package (200 simulated studies).",
+)
+@click.option(
+    "--show-example",
+    is_flag=True,
+    help="Print the example design file (to copy and edit) and exit.",
+)
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--n-sims", type=int, default=None, help="Override [run] n_sims.")
 @click.option("--n-jobs", type=int, default=None, help="Local worker processes (-1 = all).")
 @click.option("--scheduler", default=None, help="Dask scheduler address, tcp://host:port.")
 @click.option("--seed", type=int, default=None, help="Override [run] seed.")
 @click.option("--checkpoint", default=None, help="Checkpoint file to resume an interrupted run.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not show progress.")
-def power(design_file, out, n_sims, n_jobs, scheduler, seed, checkpoint, quiet):
+def power(design_file, example, show_example, out, n_sims, n_jobs, scheduler, seed, checkpoint,
+          quiet):  # fmt: skip
     """Simulated power for a planned study: writes power.csv and power_curve.png to --out.
 
     \b
-    Example:
+    Examples:
+      alliance-stats power --example --out power_results
+      alliance-stats power --show-example > design.toml
       alliance-stats power --design design.toml --out power_results --n-jobs 2
     """
+    if show_example:
+        click.echo(example_design_path().read_text(encoding="utf-8"), nl=False)
+        return
+    if bool(design_file) == bool(example):
+        raise click.UsageError("give --design design.toml, or --example (not both)")
+    if not out:
+        raise click.UsageError("give --out FOLDER for power.csv and power_curve.png")
+    design_file = design_file or example_design_path()
     overrides = dict(n_sims=n_sims, n_jobs=n_jobs, scheduler=scheduler, seed=seed,
                      checkpoint=checkpoint)  # fmt: skip
     try:

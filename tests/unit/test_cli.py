@@ -104,3 +104,48 @@ def test_fit_family_choices_are_the_model_families():
     fit = main.commands["fit"]
     family = next(p for p in fit.params if p.name == "family")
     assert tuple(family.type.choices) == FAMILIES
+
+
+def test_score_list_shows_the_instruments_it_names():
+    result = run("score", "--list")
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.output.splitlines()]
+    assert {"wai_sr", "srs", "haq_ii"} <= set(names)
+    assert "--list" in run("score", "--help").output
+    missing = run("score", "--example", "--out", "x.csv")
+    assert missing.exit_code == 2 and "score --list" in missing.output
+
+
+def test_fit_without_scores_says_how_to_make_them():
+    result = run("fit", "wai_sr_total ~ session + (1 | client)", "--example")
+    assert result.exit_code == 2
+    assert '--score "wai_sr=wai_{}"' in result.output
+
+
+def test_simulate_takes_the_apis_option_name(tmp_path):
+    out = tmp_path / "s.csv"
+    args = ["--clients-per-therapist", "2", "--max-sessions", "4", "--out", str(out)]
+    assert run("simulate", "--n-therapists", "3", *args).exit_code == 0
+    assert pd.read_csv(out)["therapist"].nunique() == 3
+    assert run("simulate", "--therapists", "4", *args).exit_code == 0  # the old name
+    assert pd.read_csv(out)["therapist"].nunique() == 4
+
+
+def test_power_example_design_is_shipped_and_runs(tmp_path):
+    import tomllib
+
+    shown = run("power", "--show-example")
+    assert shown.exit_code == 0
+    design = tomllib.loads(shown.output)
+    assert design["design"]["n_therapists"] == 30 and design["effects"][0]["odds_ratio"] == 0.74
+    out = tmp_path / "power"
+    result = run("power", "--example", "--out", str(out), "--n-sims", "4", "--quiet")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "power.csv")
+    assert table["n_sims"].tolist() == [4, 4]  # the effect and the null
+    assert run("power", "--out", str(out)).exit_code == 2  # neither --design nor --example
+
+
+def test_report_example_says_which_configuration_it_runs():
+    text = " ".join(run("report", "--help").output.split())
+    assert "packaged example configuration" in text and "edit a copy and pass --config" in text
