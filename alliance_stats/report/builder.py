@@ -6,7 +6,8 @@ and renamed into place at the end; on any error nothing is left behind)::
 
     out/report.html        self-contained (figures embedded as PNG data, no external files)
     out/report.pdf         weasyprint when available, else a figures-and-tables PDF
-    out/tables/*.csv|md|tex|html
+    out/tables/*.csv|md|tex|html   the display tables (rounded, as printed)
+    out/results/*.csv|parquet      the numbers behind them at full precision
     out/provenance.json    input hash, configuration, seed, versions, date
 
 Examples
@@ -504,6 +505,31 @@ class _Build:
         with plots.style():
             yield
 
+    def write_results(self, folder: Path) -> None:
+        """Full-precision, machine-readable results beside the rounded display tables: each
+        model's coefficients (``to_frame()``) and variance components, the strategy table and
+        the retention curve, as CSV (and Parquet where pyarrow is installed)."""
+        import importlib.util
+
+        frames = {}
+        for name, res in self.models.items():
+            if hasattr(res, "to_frame"):
+                frames[f"{name}_coefficients"] = res.to_frame()
+            if isinstance(getattr(res, "varcorr", None), pd.DataFrame):
+                frames[f"{name}_variance_components"] = res.varcorr
+        if self.strategy is not None:
+            frames["strategies"] = self.strategy.to_frame()
+        if getattr(self, "curve", None) is not None:
+            frames["retention_curve"] = self.curve.to_frame()
+        if not frames:
+            return
+        folder.mkdir()
+        parquet = importlib.util.find_spec("pyarrow") is not None
+        for name, frame in frames.items():
+            frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+            if parquet:
+                frame.to_parquet(folder / f"{name}.parquet", index=False)
+
     def check_no_identifiers(self, html_text: str, staging: Path) -> None:
         """The last privacy check, on what a reader sees: the HTML's unescaped text, every
         figure's drawn text and every table and provenance file written. A client or
@@ -584,6 +610,7 @@ class _Build:
                 (staging / "tables").mkdir()
                 for t in self.tables.values():
                     t.write(staging / "tables", cfg.output.tables)
+                self.write_results(staging / "results")
             (staging / "provenance.json").write_text(
                 json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
             )

@@ -147,3 +147,22 @@ def test_report_degrades_when_the_model_layer_is_missing(tmp_path, monkeypatch):
     html = rp.html.read_text()
     assert "Not available." in html and "not available in this installation" in html
     assert rp.pdf is None and rp.models == {}
+
+
+def test_results_are_written_at_full_precision(built):
+    """Beside the rounded display tables, results/ holds each model's coefficients and
+    variance components as they were estimated (CSV, and Parquet with pyarrow)."""
+    import numpy as np
+    import pandas as pd
+
+    rp, _ = built
+    folder = rp.out / "results"
+    for name in ("alliance", "dropout"):
+        written = pd.read_csv(folder / f"{name}_coefficients.csv")
+        fitted = rp.models[name].to_frame()
+        assert list(written.columns) == list(fitted.columns)
+        np.testing.assert_array_equal(written["estimate"], fitted["estimate"])  # every digit
+        assert (folder / f"{name}_variance_components.csv").is_file()
+    assert (folder / "strategies.csv").is_file() and (folder / "retention_curve.csv").is_file()
+    parquet = pd.read_parquet(folder / "alliance_coefficients.parquet")
+    pd.testing.assert_frame_equal(parquet, rp.models["alliance"].to_frame())
