@@ -224,6 +224,25 @@ def _input_paths(df, cfg: StudyConfig) -> list[Path]:
     return paths
 
 
+def shown_path(path, study_folder) -> str:
+    """A path as the report shows it: relative to the study folder (the configuration's), or
+    the file name alone for a file outside it, so that no home folder or machine layout
+    reaches a shared report and equivalent runs give the same text.
+
+    Examples
+    --------
+    >>> shown_path("/srv/study/data/sessions.csv", "/srv/study")
+    'data/sessions.csv'
+    >>> shown_path("/home/jane/private/study.toml", "/srv/study")
+    'study.toml'
+    """
+    full = Path(os.path.abspath(Path(path).expanduser()))
+    try:
+        return full.relative_to(os.path.abspath(study_folder)).as_posix()
+    except ValueError:
+        return full.name
+
+
 def _without_identifiers(report) -> DataValidationError:
     """The data's errors, with client and therapist identifiers masked: a report's error
     output goes to logs (nightly jobs keep them); rows and columns still locate each problem,
@@ -252,10 +271,10 @@ def _load_data(df, cfg: StudyConfig):
         raise InputError(f"df must be a DataFrame or a file path; got {type(df).__name__}")
     if df is not None:
         path = Path(df)
-        label = str(path)
+        label = shown_path(path, cfg.base_dir)
     elif d.path is not None:
         path = cfg.data_path()
-        label = d.path
+        label = shown_path(path, cfg.base_dir)
     elif d.dataset is not None:
         path = Path(str(datasets.path(d.dataset)))
         label = f"bundled dataset '{d.dataset}' ({path.name})"
@@ -1220,11 +1239,15 @@ class _Build:
 
     def provenance(self, label: str, sha: str) -> dict:
         cfg = self.cfg
+        source = cfg.source if cfg.source.startswith("<") else shown_path(cfg.source, cfg.base_dir)
+        shown = cfg.to_dict()
+        if shown["data"].get("path"):
+            shown["data"]["path"] = shown_path(cfg.data_path(), cfg.base_dir)
         prov = {
             "input": label,
             "input_sha256": sha,
-            "config_source": cfg.source,
-            "config": cfg.to_dict(),
+            "config_source": source,
+            "config": shown,
             "seed": cfg.study.seed,
             "date": provenance.report_date(cfg.study.date),
             "versions": provenance.package_versions(),
@@ -1232,7 +1255,7 @@ class _Build:
         items = [
             ("Input", label),
             ("Input SHA-256", sha),
-            ("Configuration", cfg.source),
+            ("Configuration", source),
             ("Seed", str(cfg.study.seed)),
             ("Report date", prov["date"]),
             ("Software", ", ".join(f"{k} {v}" for k, v in prov["versions"].items())),

@@ -4,15 +4,17 @@ identifier reached the text, and small-cell suppression (see :mod:`.tables`).
 Examples
 --------
 >>> from alliance_stats.report.privacy import pseudonyms
->>> names = pseudonyms(["C9", "C1", "C5"], "Client", seed=1)
+>>> names = pseudonyms(["T9", "T1", "T5"], "Therapist", seed=1)
 >>> sorted(names.values())
-['Client 1', 'Client 2', 'Client 3']
+['Therapist A', 'Therapist B', 'Therapist C']
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import re
+import string
 from collections.abc import Iterable
 
 import numpy as np
@@ -22,18 +24,45 @@ __all__ = ["figure_text", "find_identifiers", "pseudonyms", "strip_embedded"]
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
 
+def _letter_codes():
+    """A, B, ..., Z, AA, AB, ...: codes of a sequence of their own."""
+    width = 1
+    while True:
+        for combo in itertools.product(string.ascii_uppercase, repeat=width):
+            yield "".join(combo)
+        width += 1
+
+
+def _id_parts(ids) -> set[str]:
+    """The letter runs (upper-cased) and numbers (without leading zeros) of the ids:
+    ``"C325"`` -> ``{"C", "325"}``. A pseudonym never reuses one, so "Client 325" or
+    "Client C" cannot be read as client C325."""
+    parts = set()
+    for value in ids:
+        for part in re.findall(r"[A-Za-z]+|\d+", str(value)):
+            parts.add(part.lstrip("0") or "0" if part.isdigit() else part.upper())
+    return parts
+
+
 def pseudonyms(ids: Iterable, prefix: str, seed: int = 0) -> dict:
-    """Map each identifier to ``"<prefix> <k>"``, numbered in a seeded random order (so the
-    numbering does not reveal the order of the real identifiers).
+    """Map each identifier to ``"<prefix> <code>"``, the codes letters (A, B, ..., AA, ...)
+    assigned in a seeded random order (so the codes do not reveal the order of the real
+    identifiers) and skipping any letter run that occurs in an identifier.
 
     The same ids and seed always give the same pseudonyms.
+
+    Examples
+    --------
+    >>> sorted(pseudonyms(["C9", "C1", "C5"], "Client", seed=1).values())
+    ['Client A', 'Client B', 'Client D']
     """
     unique = sorted({str(i) for i in ids})
+    taken = _id_parts(unique)
+    codes = list(itertools.islice((c for c in _letter_codes() if c not in taken), len(unique)))
     order = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 7])).permutation(
         len(unique)
     )
-    width = len(str(len(unique)))
-    return {uid: f"{prefix} {k + 1:0{width}d}" for uid, k in zip(unique, order)}
+    return {uid: f"{prefix} {codes[k]}" for uid, k in zip(unique, order)}
 
 
 def strip_embedded(text: str) -> str:

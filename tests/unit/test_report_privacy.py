@@ -25,7 +25,8 @@ def clinic_with_names():
 
 
 def every_output_text(out) -> dict[str, str]:
-    files = [p for p in out.rglob("*") if p.is_file() and p.suffix != ".pdf"]
+    text = (".html", ".csv", ".md", ".tex", ".json", ".txt")
+    files = [p for p in out.rglob("*") if p.is_file() and p.suffix in text]
     return {p.name: html.unescape(p.read_text(encoding="utf-8")) for p in files}
 
 
@@ -91,3 +92,26 @@ def test_data_errors_of_a_report_name_rows_not_identifiers(tmp_path):
     assert not (tmp_path / "report").exists()
     # the unmasked problems are one call away
     assert "Jane O'Doe" in als.validate_sessions(data).errors["message"].iloc[0]
+
+
+@pytest.mark.slow
+def test_paths_in_the_outputs_are_relative_to_the_study_folder(tmp_path):
+    """The configuration's and the data's paths as typed (absolute, under a home folder) do
+    not reach the report: the study folder's relative paths do."""
+    import json
+
+    study = tmp_path / "home" / "jane" / "study"
+    (study / "data").mkdir(parents=True)
+    als.datasets.load("clinic").to_csv(study / "data" / "sessions.csv", index=False)
+    config = study / "study.toml"
+    config.write_text(
+        f'[data]\npath = "{(study / "data" / "sessions.csv").as_posix()}"\n'
+        '[output]\nformats = ["html"]\n',
+        encoding="utf-8",
+    )
+    rp = build_report(config=str(config), out=tmp_path / "report")
+    prov = json.loads((rp.out / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["input"] == "data/sessions.csv" and prov["config_source"] == "study.toml"
+    assert prov["config"]["data"]["path"] == "data/sessions.csv"
+    for text in every_output_text(rp.out).values():
+        assert "jane" not in text and str(tmp_path) not in text
