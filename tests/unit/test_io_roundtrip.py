@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,40 +18,10 @@ from alliance_stats.io import read_sessions
 pyreadstat = pytest.importorskip("pyreadstat")
 
 
-def _small_study(seed: int = 3) -> pd.DataFrame:
-    """A small canonical-looking table: 12 clients, 4 therapists, up to 8 sessions."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for c in range(12):
-        therapist = f"T{c % 4 + 1:02d}"
-        start = pd.Timestamp("2024-01-08") + pd.Timedelta(days=int(rng.integers(0, 60)))
-        age = float(rng.integers(18, 70))
-        for s in range(1, int(rng.integers(2, 9)) + 1):
-            came = bool(rng.random() < 0.8)
-            rows.append(
-                {
-                    "client": f"C{c + 1:03d}",
-                    "therapist": therapist,
-                    "session": s,
-                    "date": start + pd.Timedelta(weeks=s - 1),
-                    "attended": came,
-                    "wai_1": float(rng.integers(1, 6)) if came else np.nan,
-                    "srs_total": round(float(rng.uniform(10, 40)), 1) if came else np.nan,
-                    "resistance_type": str(rng.choice(["none", "defiance", "withdrawal"])),
-                    "age": age,
-                    "gender": "female" if c % 2 else "male",
-                }
-            )
-    return pd.DataFrame(rows)
-
-
 @pytest.fixture(scope="module")
 def canonical() -> pd.DataFrame:
-    """The bundled 'clinic' dataset when available, otherwise a small generated study."""
-    try:
-        table = als.datasets.load("clinic")
-    except Exception:
-        table = _small_study()
+    """The bundled (simulated) 'clinic' dataset, read as a user would read it."""
+    table = als.datasets.load("clinic")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", als.DataWarning)
         return read_sessions(table)
