@@ -193,6 +193,26 @@ def deviance_residuals(y: np.ndarray, eta: np.ndarray, w: np.ndarray, link: str)
     return 2.0 * w * (sat - y * log_mu - (1 - y) * log_1mu)
 
 
+def halving_step(pen, u: np.ndarray, step: np.ndarray, f: float):
+    """A Newton step of the penalised deviance ``pen(u) -> (value, eta)`` from ``u`` (value
+    ``f``), halved until the value does not rise: ``(u_new, value, eta)``, or ``None`` when
+    60 halvings do not get there.
+
+    Examples
+    --------
+    >>> pen = lambda u: (float(np.sum((u - 1.0) ** 2)), u)
+    >>> halving_step(pen, np.zeros(2), np.full(2, 4.0), 2.0)[0].tolist()  # 4 overshoots: 2
+    [2.0, 2.0]
+    """
+    t = 1.0
+    for _ in range(60):
+        fn, eta = pen(u + t * step)
+        if np.isfinite(fn) and fn <= f + 1e-14 * (1 + abs(f)):
+            return u + t * step, fn, eta
+        t *= 0.5
+    return None
+
+
 def _is_binary(y: np.ndarray) -> bool:
     return bool(np.all((y == 0.0) | (y == 1.0)))
 
@@ -335,16 +355,10 @@ class InterceptLaplace:
                 # so u, eta and f = pen(u) stand
                 converged = True
                 break
-            t = 1.0
-            for _ in range(60):
-                fn, eta_n = pen(u + t * step)
-                if np.isfinite(fn) and fn <= f + 1e-14 * (1 + abs(f)):
-                    break
-                t *= 0.5
-            else:
+            taken = halving_step(pen, u, step, f)
+            if taken is None:
                 break
-            u = u + t * step
-            f, eta = fn, eta_n
+            u, f, eta = taken
         if not converged:
             W = w * working_parts(eta, link)[2]
             return (

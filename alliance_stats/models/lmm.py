@@ -63,6 +63,18 @@ class LMMSolution:
     evaluations: int = 0
 
 
+def linear_response(matrices) -> np.ndarray | None:
+    """A linear model's outcome less its offset, from the engine's model matrices; ``None``
+    with prior weights (our own linear computations take none)."""
+    w = matrices.weights
+    if w is not None and not np.allclose(w, 1.0):
+        return None
+    y = np.asarray(matrices.y, dtype=float)
+    if matrices.offset is not None:
+        y = y - np.asarray(matrices.offset, dtype=float)
+    return y
+
+
 class InterceptLMM:
     """Profiled deviance of ``y ~ X + (1 | g_1) + ...`` (lme4's ``lmer``, no prior weights).
 
@@ -105,12 +117,9 @@ class InterceptLMM:
         if not structs or any(s.n_terms != 1 for s in structs):
             return None
         groups = intercept_groups(matrices.Z, [s.n_levels for s in structs])
-        w = matrices.weights
-        if groups is None or (w is not None and not np.allclose(w, 1.0)):
+        y = linear_response(matrices)
+        if groups is None or y is None:
             return None
-        y = np.asarray(matrices.y, dtype=float)
-        if matrices.offset is not None:
-            y = y - np.asarray(matrices.offset, dtype=float)
         try:
             return cls(y, matrices.X, groups, REML=REML)
         except ValueError:

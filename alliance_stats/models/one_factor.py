@@ -21,10 +21,12 @@ from alliance_stats.models.engines import theta_cells
 from alliance_stats.models.laplace import (
     CANONICAL,
     deviance,
+    halving_step,
     observed_weights,
     weight_slope,
     working_parts,
 )
+from alliance_stats.models.lmm import linear_response
 
 
 class OneFactor:
@@ -188,15 +190,10 @@ class BlockLaplace(OneFactor):
                 found = (f + logdet, u, eta, chol, L)
                 self._last = (x.copy(), found)
                 return found
-            t = 1.0
-            for _ in range(60):
-                fn, eta_n = pen(u + t * step)
-                if np.isfinite(fn) and fn <= f + 1e-14 * (1 + abs(f)):
-                    break
-                t *= 0.5
-            else:
+            taken = halving_step(pen, u, step, f)
+            if taken is None:
                 return None
-            u, f, eta = u + t * step, fn, eta_n
+            u, f, eta = taken
         return None
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -320,13 +317,9 @@ class BlockLMM(OneFactor):
     def from_mixedlm(cls, matrices) -> BlockLMM | None:
         """Build from the engine's model matrices; ``None`` unless every random term has the
         same grouping factor (:meth:`OneFactor.design`) and there are no prior weights."""
-        design = cls.design(matrices)
-        w = matrices.weights
-        if design is None or (w is not None and not np.allclose(w, 1.0)):
+        design, y = cls.design(matrices), linear_response(matrices)
+        if design is None or y is None:
             return None
-        y = np.asarray(matrices.y, dtype=float)
-        if matrices.offset is not None:
-            y = y - np.asarray(matrices.offset, dtype=float)
         return cls(y, matrices.X, *design)
 
     def deviance_parts(self, theta: np.ndarray) -> tuple[float, float]:
