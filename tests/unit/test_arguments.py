@@ -32,8 +32,8 @@ def same(a, b) -> None:
 CASES = [
     # (call with the old name, call with the new one, the old name, the new name)
     (
-        lambda d: als.decompose(scored(d), "wai_sr_total", by="client"),
-        lambda d: als.decompose(scored(d), "wai_sr_total", client="client"),
+        lambda d: als.decompose(scored(d), "wai_sr_total", by="client", min_sessions=1),
+        lambda d: als.decompose(scored(d), "wai_sr_total", client="client", min_sessions=1),
         "by",
         "client",
     ),
