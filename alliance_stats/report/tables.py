@@ -358,53 +358,73 @@ def model_table(result, title: str, name: str, *, labels: dict[str, str] | None 
     labels = labels or {}
     binom = result.family == "binomial"
     c = result.coefficients
-    rows = [("Fixed effects", "", "", "", "", "")]
+    width = 7 if binom else 6  # a logistic model: b and SE on the log-odds scale, then the OR
+    blank = ("",) * (width - 2)
+    rows = [("Fixed effects", "", *blank)]
     for term, r in c.iterrows():
-        est = fmt_num(r["odds_ratio"] if binom else r["estimate"])
+        stats_cells = (fmt_num(r["statistic"]), fmt_p(r["p_value"]))
         if binom:
-            ci = fmt_ci(r["or_conf_low"], r["or_conf_high"])
+            # exp(intercept) is the baseline odds, not a ratio: no OR for it
+            ratio = (
+                ("", "")
+                if term == "(Intercept)"
+                else (fmt_num(r["odds_ratio"]), fmt_ci(r["or_conf_low"], r["or_conf_high"]))
+            )
+            cells = (fmt_num(r["estimate"]), fmt_num(r["std_error"]), *ratio, *stats_cells)
         else:
-            ci = fmt_ci(r["conf_low"], r["conf_high"])
-        rows.append((f"  {labels.get(term, term)}", est, fmt_num(r["std_error"]), ci,
-                     fmt_num(r["statistic"]), fmt_p(r["p_value"])))  # fmt: skip
-    rows.append(("Random effects (variance, SD)", "", "", "", "", ""))
+            cells = (
+                fmt_num(r["estimate"]),
+                fmt_num(r["std_error"]),
+                fmt_ci(r["conf_low"], r["conf_high"]),
+                *stats_cells,
+            )
+        rows.append((f"  {labels.get(term, term)}", *cells))  # fmt: skip
+    rows.append(("Random effects (variance, SD)", "", *blank))
     for r in result.varcorr.itertuples(index=False):
         term = r.var1 if isinstance(r.var1, str) else ""
         if isinstance(r.var2, str):
             lab = f"  {r.grp}: corr({r.var1}, {r.var2})"
-            rows.append((lab, fmt_num(r.sdcor), "", "", "", ""))
+            rows.append((lab, fmt_num(r.sdcor), *blank))
         else:
             lab = f"  {r.grp}" + (f" {term}" if term and term != "(Intercept)" else "")
-            rows.append((lab, fmt_num(r.vcov), fmt_num(r.sdcor), "", "", ""))
+            rows.append((lab, fmt_num(r.vcov), fmt_num(r.sdcor), *blank[1:]))
     try:
         icc = result.icc()
         for r in icc.itertuples(index=False):
             lab = "ICC (all random intercepts)" if r.group == "adjusted" else f"ICC {r.group}"
-            rows.append((lab, fmt_num(r.icc, 3), "", "", "", ""))
+            rows.append((lab, fmt_num(r.icc, 3), *blank))
     except (AllianceStatsError, ValueError, ArithmeticError) as err:
-        rows.append(("ICC", f"not computed: {err}", "", "", "", ""))
+        rows.append(("ICC", f"not computed: {err}", *blank))
     try:
         r2 = result.r2().iloc[0]
         rows.append(("R\u00b2 marginal / conditional",
                      f"{fmt_num(r2['r2_marginal'], 3)} / {fmt_num(r2['r2_conditional'], 3)}",
-                     "", "", "", ""))  # fmt: skip
+                     *blank))  # fmt: skip
     except (AllianceStatsError, ValueError, ArithmeticError) as err:
-        rows.append(("R\u00b2", f"not computed: {err}", "", "", "", ""))
+        rows.append(("R\u00b2", f"not computed: {err}", *blank))
     groups = ", ".join(f"{k} {v:,}" for k, v in result.n_groups.items())
-    rows.append(("Observations", fmt_int(result.nobs), "", "", "", ""))
-    rows.append(("Groups", groups, "", "", "", ""))
-    rows.append(("Log-likelihood", fmt_num(result.loglik), "", "", "", ""))
-    rows.append(("AIC / BIC", f"{fmt_num(result.aic)} / {fmt_num(result.bic)}", "", "", "", ""))
-    head = "OR" if binom else "b"
-    stat = "z"
-    frame = pd.DataFrame(rows, columns=["Parameter", head, "SE", "95% CI", stat, "p"])
-    se_note = "SEs of log odds" if binom else "SEs"
+    rows.append(("Observations", fmt_int(result.nobs), *blank))
+    rows.append(("Groups", groups, *blank))
+    rows.append(("Log-likelihood", fmt_num(result.loglik), *blank))
+    rows.append(("AIC / BIC", f"{fmt_num(result.aic)} / {fmt_num(result.bic)}", *blank))
+    columns = (
+        ["Parameter", "b (log odds)", "SE", "OR", "OR 95% CI", "z", "p"]
+        if binom
+        else ["Parameter", "b", "SE", "95% CI", "z", "p"]
+    )
+    frame = pd.DataFrame(rows, columns=columns)
+    scale = (
+        "b and SE on the log-odds scale; OR = exp(b) with its Wald CI (none for the intercept, "
+        "whose exp is the baseline odds, not a ratio)"
+        if binom
+        else "Wald CIs"
+    )
     status = "converged" if result.converged else "did NOT converge"
     note = (
-        f"{result.estimator}; formula {result.formula}. {se_note}; Wald CIs and z tests. "
-        f"Fit {status}"
+        f"{result.estimator}; formula {result.formula}. {scale}; z tests. Fit {status}"
         + ("; singular (a variance at its boundary)" if result.singular else "")
-        + ". ICC for a logistic model uses the latent residual variance \u03c0\u00b2/3." * binom
+        + "."
+        + " ICC for a logistic model uses the latent residual variance \u03c0\u00b2/3." * binom
     )
     return Table(name, title, frame, note)
 

@@ -133,3 +133,21 @@ def test_load_config_missing_and_bad_toml(tmp_path):
     good.write_text('[data]\npath = "s.csv"\n[study]\ndate = 2024-06-30\n')
     cfg = load_config(good)
     assert cfg.data_path() == tmp_path / "s.csv" and cfg.study.date == "2024-06-30"
+
+
+def test_logistic_model_table_keeps_each_scale_apart():
+    """b and SE on the log-odds scale, the OR and its CI beside them, no OR for the intercept
+    (exp of it is the baseline odds, not a ratio), and a note that ends its sentences."""
+    import alliance_stats as als
+
+    data = als.datasets.load("clinic")
+    rows_in = data.assign(attended=data["attended"].astype(int))
+    res = als.fit_mixed("attended ~ session + (1 | therapist)", rows_in, family="binomial")
+    t = T.model_table(res, "Attendance", "attendance")
+    assert list(t.frame.columns) == ["Parameter", "b (log odds)", "SE", "OR", "OR 95% CI", "z", "p"]
+    rows = t.frame.set_index(t.frame["Parameter"].str.strip())
+    assert rows.loc["(Intercept)", "OR"] == "" and rows.loc["(Intercept)", "b (log odds)"] != ""
+    session = res.coefficients.loc["session"]
+    assert rows.loc["session", "OR"] == T.fmt_num(session["odds_ratio"])
+    assert rows.loc["session", "SE"] == T.fmt_num(session["std_error"])
+    assert "Fit converged." in t.note and "log-odds scale" in t.note
