@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable
 
 import pandas as pd
+
+
+def format_p(p, symbol: bool = False, missing: str = "") -> str:
+    """A p-value as APA prints it, the one spelling everywhere: three decimals without the
+    leading zero, ``< .001`` below; with ``symbol`` the ``p`` too (``p = .012``,
+    ``p < .001``, never ``p = < .001``); ``missing`` for a missing or non-finite p.
+
+    Examples
+    --------
+    >>> format_p(0.01234), format_p(0.0004), format_p(0.0004, symbol=True)
+    ('.012', '< .001', 'p < .001')
+    >>> format_p(0.2, symbol=True), format_p(1.0), format_p(float("nan"), missing="-")
+    ('p = .200', '1.000', '-')
+    """
+    if p is None or not math.isfinite(float(p)):
+        return missing
+    p = float(p)
+    if p < 0.001:
+        return "p < .001" if symbol else "< .001"
+    text = "1.000" if p >= 1 else f"{p:.3f}".replace("0.", ".", 1)
+    return f"p = {text}" if symbol else text
 
 
 def html_table(frame: pd.DataFrame, max_rows: int = 20, digits: int = 3, where: str = "") -> str:

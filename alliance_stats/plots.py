@@ -28,6 +28,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from alliance_stats.display import format_p
 from alliance_stats.errors import InputError
 
 __all__ = [
@@ -457,12 +458,6 @@ def _pick(table: pd.DataFrame, *names):
     return None
 
 
-def _fmt_p(p: float) -> str:
-    if not np.isfinite(p):
-        return ""
-    return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".", 1)
-
-
 def forest_plot(
     table: pd.DataFrame,
     *,
@@ -566,7 +561,7 @@ def forest_plot(
     if p is not None:
         trans = ax.get_yaxis_transform()
         for yi, pv, s in zip(yy, t[p].to_numpy(dtype=float), sig):
-            ax.text(1.01, yi, _fmt_p(pv), transform=trans, va="center", fontsize=6.5,
+            ax.text(1.01, yi, format_p(pv, symbol=True), transform=trans, va="center", fontsize=6.5,
                     fontweight="bold" if s and significant in t.columns else "normal")  # fmt: skip
     xlabel = "Odds ratio (log scale)" if is_or else "Estimate"
     if p == "p_adjusted":

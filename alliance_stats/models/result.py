@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alliance_stats.display import format_p
 from alliance_stats.errors import InputError
 
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
@@ -171,7 +172,7 @@ class MixedResult:
         cols = ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
         cols += list(self.ratio_columns)
         t = self.coefficients[cols].copy()
-        t["p_value"] = [_fmt_p(p) for p in t["p_value"]]
+        t["p_value"] = [format_p(p) for p in t["p_value"]]
         return t
 
     def summary(self, digits: int = 3) -> str:
@@ -630,9 +631,3 @@ class MixedResult:
         if resp not in d.columns:
             d[resp] = 0.0
         return d
-
-
-def _fmt_p(p: float) -> str:
-    if not np.isfinite(p):
-        return ""
-    return "<.001" if p < 0.001 else f"{p:.3f}"

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alliance_stats.display import format_p
 from alliance_stats.errors import AllianceStatsError
 
 __all__ = [
@@ -62,12 +63,9 @@ def fmt_int(x) -> str:
 
 
 def fmt_p(p) -> str:
-    """APA p-value: three decimals without the leading zero, ``< .001`` below."""
-    if p is None or not np.isfinite(p):
-        return DASH
-    if p < 0.001:
-        return "< .001"
-    return f"{p:.3f}".replace("0.", ".", 1) if p < 1 else "1.000"
+    """APA p-value for a table cell (:func:`alliance_stats.display.format_p`; a dash when
+    missing)."""
+    return format_p(p, missing=DASH)
 
 
 def fmt_ci(lo, hi, digits: int = 2) -> str:
@@ -517,7 +515,8 @@ def rupture_table(link, episodes: pd.DataFrame, *, min_cell: int = 5,
         "Rupture episodes and dropout",
         frame,
         f"{n_ep:,} episodes; {fmt_num(100 * rep, 1)}% repaired. Dropout OR (ruptured vs not) = "
-        f"{fmt_num(link.odds_ratio)} {fmt_ci(link.conf_low, link.conf_high)}, Fisher p = "
-        f"{fmt_p(link.p_value)}. Crude association: clients who stay longer have more chances "
-        f"to rupture. Cells below {min_cell} suppressed.",
+        f"{fmt_num(link.odds_ratio)} {fmt_ci(link.conf_low, link.conf_high)}, Fisher "
+        f"{format_p(link.p_value, symbol=True, missing='p not computed')}. Crude "
+        "association: clients who stay longer have more chances to rupture. Cells below "
+        f"{min_cell} suppressed.",
     )
