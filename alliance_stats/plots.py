@@ -645,6 +645,7 @@ def caterpillar(
     show_labels: bool | None = None,
     title: str | None = None,
     xlabel: str | None = None,
+    highlight: str = "bonferroni",
     ax=None,
 ):
     """Caterpillar plot: random effects (e.g. therapists) sorted, with conditional intervals.
@@ -657,21 +658,41 @@ def caterpillar(
         Label column (use pseudonyms in shared reports).
     show_labels : bool, optional
         Tick labels; default when there are at most 30 levels.
+    highlight : {"bonferroni", "none"}
+        Colour the levels whose interval excludes 0 at the Bonferroni-adjusted level over all
+        levels (``1 - (1 - conf_level) / K``: with dozens of therapists some unadjusted
+        intervals exclude 0 by chance alone), or none.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"estimate": [-3.0, 0.1, 0.2, 2.5], "std_error": 1.0})
+    >>> ax = caterpillar(t, label=None)
+    >>> "Bonferroni" in ax.get_xlabel()
+    True
     """
     from scipy import stats
 
     _need(table, [estimate, std_error], "caterpillar")
+    if highlight not in ("bonferroni", "none"):
+        raise InputError(
+            f"caterpillar: highlight must be 'bonferroni' or 'none', got {highlight!r}"
+        )
     t = table.sort_values(estimate, kind="stable").reset_index(drop=True)
     ax = get_axes(ax)
     z = stats.norm.ppf(0.5 + conf_level / 2)
     x = np.arange(len(t))
     est = t[estimate].to_numpy(dtype=float)
     se = t[std_error].to_numpy(dtype=float)
-    excl = np.isfinite(se) & ((est - z * se > 0) | (est + z * se < 0))
+    finite = np.isfinite(se)
+    k = max(int(finite.sum()), 1)
+    z_adj = stats.norm.ppf(1 - (1 - conf_level) / (2 * k))
+    excl = finite & ((est - z_adj * se > 0) | (est + z_adj * se < 0))
+    if highlight == "none":
+        excl[:] = False
     ax.vlines(x, est - z * se, est + z * se, color=np.where(excl, PALETTE[1], PALETTE[0]), lw=1)
     ax.scatter(x, est, s=10, color=np.where(excl, PALETTE[1], PALETTE[0]), zorder=3)
     ax.axhline(0, color="grey", lw=0.8, ls="--")
@@ -681,7 +702,11 @@ def caterpillar(
         ax.set_xticks(x, t[label].astype(str), rotation=90)
     else:
         ax.set_xticks([])
-    ax.set_xlabel("Levels, sorted (vermillion: interval excludes 0)")
+    ax.set_xlabel(
+        "Levels, sorted"
+        if highlight == "none"
+        else f"Levels, sorted (vermillion: excludes 0 after a Bonferroni adjustment for {k})"
+    )
     ax.set_ylabel(xlabel or f"{estimate} ({conf_level:.0%} interval)")
     if title:
         ax.set_title(title)

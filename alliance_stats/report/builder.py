@@ -1159,12 +1159,19 @@ class _Build:
                     plots.caterpillar(blups, ax=fig.axes[0], label="level",
                                       title=f"Therapist random intercepts: {self.alliance}",
                                       xlabel="Deviation from the average therapist")  # fmt: skip
+                k = int(blups["std_error"].notna().sum())
+                labelled = len(blups) <= 30
                 self.add_figure(
                     "therapists",
                     "fig_caterpillar",
                     fig,
                     "Therapists' random intercepts (conditional modes) in the alliance model, "
-                    "sorted, with 95% conditional intervals; labels are pseudonyms.",
+                    "sorted, with 95% conditional intervals"
+                    + ("; labels are pseudonyms" if labelled else " (too many to label)")
+                    + f". Highlighted: intervals that exclude 0 even after a Bonferroni "
+                    f"adjustment for the {k} therapists. The modes are shrunken towards the "
+                    "average and their intervals are wide: the figure shows how much therapists "
+                    "vary, not a ranking of them.",
                 )
             except _STEP_FAILURES as err:
                 sec.notes([f"caterpillar plot not available: {err}"])

@@ -146,3 +146,19 @@ def test_qq_and_residual_plots_handle_edge_cases():
     assert "too few" in plots.qq_plot([1.0], ax=_ax()).get_title()
     ax = plots.residual_plot(np.arange(50.0), np.r_[np.zeros(49), np.nan], ax=_ax())
     assert ax.get_xlabel() == "Fitted"
+
+
+def test_caterpillar_highlights_only_after_a_multiplicity_adjustment():
+    """40 levels with no true differences: a few unadjusted 95% intervals exclude 0 by
+    chance; the Bonferroni-adjusted highlight colours none of those, only a real outlier."""
+    rng = np.random.default_rng(8)
+    table = pd.DataFrame({"estimate": rng.normal(0, 1, 40), "std_error": 1.0})
+    table.loc[0, "estimate"] = 6.0  # one level far out
+    unadjusted = int((np.abs(table["estimate"]) > 1.96).sum())
+    ax = plots.caterpillar(table, label=None, ax=_ax())
+    colours = ax.collections[1].get_facecolors()  # the points
+    highlighted = int(sum(not np.allclose(c, colours[0]) for c in colours))
+    assert unadjusted >= 2 and highlighted == 1
+    assert "Bonferroni adjustment for 40" in ax.get_xlabel()
+    with pytest.raises(InputError, match="highlight"):
+        plots.caterpillar(table, highlight="raw", ax=_ax())
