@@ -477,6 +477,7 @@ class _Build:
         self.plan_models: list = []
         self.deviations: list = []
         self.strategy = None
+        self.session_dates = None  # the data's date column, for the cover
 
     # ------------------------------------------------------------------ bookkeeping
     def add_table(self, section: str, table: T.Table) -> None:
@@ -591,6 +592,7 @@ class _Build:
             "client": set(map(str, data[schema.CLIENT].unique())),
             "therapist": set(map(str, data[schema.THERAPIST].unique())),
         }
+        self.session_dates = data[schema.DATE] if schema.DATE in data.columns else None
         self.client_names = privacy.pseudonyms(self.ids["client"], "Client", self.seed)
         self.therapist_names = privacy.pseudonyms(self.ids["therapist"], "Therapist", self.seed)
         with st.step("score instruments and reliability"):
@@ -1257,6 +1259,7 @@ class _Build:
             "config": shown,
             "seed": cfg.study.seed,
             "date": provenance.report_date(cfg.study.date),
+            "date_line": provenance.date_line(cfg.study.date, self.session_dates),
             "versions": provenance.package_versions(),
         }
         items = [
@@ -1311,7 +1314,7 @@ class _Build:
         return env.get_template("report.html.j2").render(
             title=self.cfg.study.title,
             author=self.cfg.study.author,
-            date=prov["date"],
+            date_line=prov["date_line"],
             versions=prov["versions"],
             sections=sections,
             simulated=simulated,
@@ -1347,7 +1350,7 @@ class _Build:
         figures_pdf(
             path,
             title=self.cfg.study.title,
-            date=self.prov["date"],
+            dating=self.prov["date_line"],
             note=PDF_HELP,
             methods=self.methods_text,
             tables=list(self.tables.values()),

@@ -44,16 +44,17 @@ def _table_lines(table) -> list[str]:
     return lines
 
 
-def figures_pdf(path: str | Path, *, title: str, date: str, note: str, methods: str, tables,
+def figures_pdf(path: str | Path, *, title: str, dating: str, note: str, methods: str, tables,
                 figures) -> Path:  # fmt: skip
-    """Write the figures-and-tables PDF to ``path`` (deterministic: no creation date)."""
+    """Write the figures-and-tables PDF to ``path`` (deterministic: no creation date);
+    ``dating`` is the cover's date line (:func:`~alliance_stats.report.provenance.date_line`)."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     path = Path(path)
     meta = {"Title": title, "Creator": "alliance_stats", "Producer": "matplotlib",
             "CreationDate": None}  # fmt: skip
     with PdfPages(path, metadata=meta) as pdf:
-        intro = [f"Report date {date}", ""]
+        intro = [dating, ""]
         intro += textwrap.wrap(note, 95) + [""]
         for para in methods.split("\n\n"):
             intro += textwrap.wrap(para, 95) + [""]

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["PACKAGES", "file_sha256", "frame_sha256", "package_versions", "report_date"]
+__all__ = [
+    "PACKAGES",
+    "date_line",
+    "file_sha256",
+    "frame_sha256",
+    "package_versions",
+    "report_date",
+]
 
 PACKAGES = ("alliance_stats", "numpy", "pandas", "scipy", "statsmodels", "mixedlm", "matplotlib",
             "jinja2", "weasyprint")  # fmt: skip
@@ -36,6 +43,28 @@ def report_date(configured: str | None = None) -> str:
     if epoch and epoch.strip().isdigit():
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date().isoformat()
     return dt.datetime.now(tz=dt.timezone.utc).date().isoformat()
+
+
+def date_line(configured: str | None, dates=None) -> str:
+    """The cover's dates: the report date and where it came from, and the span of the
+    sessions' dates (``dates``: the data's date column, when it has one).
+
+    Examples
+    --------
+    >>> date_line("2024-06-30", pd.Series(pd.to_datetime(["2023-01-09", "2024-05-20"])))
+    'Report date 2024-06-30 (set in the configuration) · sessions dated 2023-01-09 to 2024-05-20'
+    """
+    line = f"Report date {report_date(configured)}"
+    if configured:
+        line += " (set in the configuration)"
+    elif (os.environ.get("SOURCE_DATE_EPOCH") or "").strip().isdigit():
+        line += " (from SOURCE_DATE_EPOCH)"
+    if dates is not None:
+        known = pd.to_datetime(pd.Series(dates), errors="coerce").dropna()
+        if len(known):
+            first, last = known.min().date().isoformat(), known.max().date().isoformat()
+            line += f" \u00b7 sessions dated {first} to {last}"
+    return line
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -6,6 +6,7 @@ One report is built per module (about 20 s) and shared by the tests.
 import re
 import sys
 
+import pandas as pd
 import pytest
 
 import alliance_stats as als
@@ -119,6 +120,11 @@ def test_provenance_block(built):
     assert p["input_sha256"] in html
     assert p["seed"] == 20240611 and p["date"] == "2024-06-30"
     assert "Report date 2024-06-30" in html
+    # the cover says where the date came from, and the span of the sessions separately
+    dates = pd.to_datetime(als.datasets.load("clinic")["date"])
+    span = f"sessions dated {dates.min().date()} to {dates.max().date()}"
+    assert "Report date 2024-06-30 (set in the configuration) \u00b7 " + span in html
+    assert p["date_line"].endswith(span)
     assert p["config"]["strategies"]["columns"] == STRATEGIES
 
 
