@@ -339,14 +339,17 @@ def reliability_table(rel: pd.DataFrame, name: str = "reliability") -> Table:
         )
         for r in rel.itertuples(index=False)
     ]
-    frame = pd.DataFrame(rows, columns=["Scale", "Items", "n", "\u03b1", "95% CI", "\u03c9"])
+    columns = ["Scale", "Items", "n (any item)", "\u03b1", "95% CI", "\u03c9"]
+    frame = pd.DataFrame(rows, columns=columns)
     method = rel["ci_method"].iloc[0] if len(rel) else "feldt"
     return Table(
         name,
         "Internal consistency of the instruments",
         frame,
         f"\u03b1 = Cronbach's alpha ({method.title()} CI); \u03c9 = omega total (one factor). "
-        "Sessions treated as independent ratings.",
+        "n counts the ratings with at least one item answered (pairwise-complete "
+        "correlations, as psych computes them); the descriptive table counts the scores, "
+        "which need the instrument's answered items. Sessions treated as independent ratings.",
     )
 
 

@@ -151,3 +151,20 @@ def test_logistic_model_table_keeps_each_scale_apart():
     assert rows.loc["session", "OR"] == T.fmt_num(session["odds_ratio"])
     assert rows.loc["session", "SE"] == T.fmt_num(session["std_error"])
     assert "Fit converged." in t.note and "log-odds scale" in t.note
+
+
+def test_reliability_table_says_which_ratings_it_counts():
+    """SRS rows with some items blank: alpha uses every rating with an item (pairwise), the
+    score needs all four; the table's n is labelled as the former and the note says so."""
+    import alliance_stats as als
+
+    data = als.datasets.load("clinic")
+    data = data[data["attended"]]
+    items = data[[f"srs_{i}" for i in range(1, 5)]]
+    rel = als.reliability(data, "srs", items="srs_{}")
+    t = T.reliability_table(rel)
+    assert t.frame.loc[0, "n (any item)"] == T.fmt_int(int(items.notna().any(axis=1).sum()))
+    assert items.notna().all(axis=1).sum() < items.notna().any(axis=1).sum()  # they differ
+    assert (
+        "at least one item answered" in t.note and "descriptive table counts the scores" in t.note
+    )
