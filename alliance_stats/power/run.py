@@ -25,13 +25,11 @@ from alliance_stats.power.summary import MC_INTERVALS, monte_carlo_interval, sum
 CURVE_DIMENSIONS = ("n_therapists", "clients_per_therapist", "max_sessions")
 
 
-def _check_run_args(n_sims, n_jobs, seed, precision, batch_size, alpha, conf_level, model,
+def _check_run_args(n_sims, n_jobs, precision, batch_size, alpha, conf_level, model,
                     mc_interval, null, progress):  # fmt: skip
     check_number("n_sims", n_sims, 1, 10_000_000, True, owner="power_analysis")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise InputError(f"n_jobs must be a non-zero integer (-1 = all cores); got {n_jobs!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer; got {seed!r}")
     if precision is not None:
         check_number("precision", precision, 1e-4, 0.5, owner="power_analysis")
     check_number("batch_size", batch_size, 1, 10_000_000, True, owner="power_analysis")
@@ -45,10 +43,35 @@ def _check_run_args(n_sims, n_jobs, seed, precision, batch_size, alpha, conf_lev
         raise InputError("null and progress must be True or False")
 
 
+def recorded_seed(seed) -> int:
+    """The seed a power run records (its checkpoints and notes name it): an int as given, the
+    entropy of a plain SeedSequence, or one draw from a Generator (so the run can be repeated
+    from the recorded number).
+
+    Examples
+    --------
+    >>> recorded_seed(7), recorded_seed(np.random.SeedSequence(7))
+    (7, 7)
+    >>> recorded_seed(np.random.default_rng(3)) == recorded_seed(np.random.default_rng(3))
+    True
+    """
+    if isinstance(seed, np.random.SeedSequence) and not seed.spawn_key:
+        seed = seed.entropy
+    elif isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2**63))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(
+            "seed must be a non-negative integer, a numpy SeedSequence (not a spawned child) "
+            f"or a numpy Generator; got {seed!r}"
+        )
+    return int(seed)
+
+
 def _run(designs, effects, over, values, *, n_sims, n_jobs, scheduler, seed, precision,
          batch_size, alpha, conf_level, model, mc_interval, null, checkpoint,
          progress) -> PowerResult:  # fmt: skip
-    _check_run_args(n_sims, n_jobs, seed, precision, batch_size, alpha, conf_level, model,
+    seed = recorded_seed(seed)
+    _check_run_args(n_sims, n_jobs, precision, batch_size, alpha, conf_level, model,
                     mc_interval, null, progress)  # fmt: skip
     n_sims, batch_size = int(n_sims), int(batch_size)
     if null:
@@ -239,8 +262,9 @@ def power_analysis(
     scheduler : str or dask.distributed.Client, optional
         Run on an existing Dask cluster: its address (``"tcp://host:port"``) or a Client
         (needs ``alliance_stats[distributed]``). Overrides ``n_jobs``.
-    seed : int, default 1
-        Same seed, same result, serially, in parallel and on a cluster.
+    seed : int, numpy SeedSequence or numpy Generator, default 1
+        Same seed, same result, serially, in parallel and on a cluster (a Generator is
+        drawn from once; the number drawn is recorded: :func:`recorded_seed`).
     null : bool, default False
         Also run each effect's strategy at an odds ratio of 1 on the same replicates: its
         "power" row is the type I error.

@@ -99,3 +99,15 @@ def test_seed_takes_an_int_a_seed_sequence_or_a_generator():
     pd.testing.assert_frame_equal(first, again)
     with pytest.raises(InputError, match="non-negative integer, a numpy SeedSequence or a"):
         als.simulate_study(3, 3, 4, seed=-1)
+
+
+def test_power_records_the_seed_it_was_given():
+    from alliance_stats.power.run import recorded_seed
+
+    assert recorded_seed(np.random.SeedSequence(11)) == 11
+    first, again = (recorded_seed(np.random.default_rng(4)) for _ in range(2))
+    assert first == again  # the same Generator state gives the same recorded seed
+    with pytest.raises(InputError, match="not a spawned child"):
+        recorded_seed(np.random.SeedSequence(1).spawn(1)[0])
+    with pytest.raises(InputError, match="non-negative integer"):
+        recorded_seed(-1)
