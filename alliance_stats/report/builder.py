@@ -61,8 +61,13 @@ SECTIONS = (
     ("therapists", "Therapist effects"),
     ("diagnostics", "Model diagnostics"),
     ("methods", "Methods"),
+    ("appendix", "Technical appendix: how the models were fitted"),
     ("provenance", "Provenance"),
 )
+
+#: how the notes of a fit that concern the optimiser begin (fit_mixed's wording): they go to
+#: the technical appendix, the body says in plain words whether the fit can be read
+TECHNICAL_NOTES = ("fitted with", "optimum checked", "scaled gradient", "standard errors:")
 
 PDF_HELP = (
     "This PDF holds the figures and tables only. For the full formatted report install the "
@@ -611,6 +616,8 @@ class _Build:
         with st.step("therapist effects and diagnostics"):
             self.therapists(data)
             self.diagnostics()
+        if not self.sections["appendix"].blocks:
+            self.sections["appendix"].off("no model was fitted.")
         with st.step("methods and provenance"):
             self.methods(data)
             prov = self.provenance(label, sha)
@@ -905,7 +912,36 @@ class _Build:
             "trajectories",
             T.model_table(res, f"Linear mixed model of {y}", "alliance_model"),
         )
-        sec.notes(res.notes)
+        sec.notes(self.model_notes("The alliance model", res))
+
+    def model_notes(self, label: str, res, notes=None) -> list[str]:
+        """The notes of a fit (``notes``, default ``res.notes``) for the body: a plain verdict
+        on whether ``res`` can be read, then its substantive notes; the optimiser's details go
+        to the technical appendix."""
+        notes = list(res.notes if notes is None else notes)
+        technical = [n for n in notes if str(n).startswith(TECHNICAL_NOTES)]
+        appendix = self.sections["appendix"]
+        if not appendix.blocks:
+            appendix.text(
+                "What each fit did to find and check its optimum, and how its standard errors "
+                "were computed (the body says only whether each fit can be read)."
+            )
+        appendix.notes([f"{label}: {n}" for n in technical])
+        if not res.converged:
+            verdict = (
+                f"{label} did NOT converge: its estimates describe an unfinished fit and "
+                "should not be interpreted."
+            )
+        elif res.singular:
+            verdict = (
+                f"{label} converged to a boundary (a variance at zero): the estimates are "
+                "usable, but that variance could not be told apart from none."
+            )
+        else:
+            verdict = f"{label} converged, with no variance at its boundary" + (
+                "; how its optimum was checked: technical appendix." if technical else "."
+            )
+        return [verdict] + [n for n in notes if n not in technical]
 
     def dropout_model(self, data: pd.DataFrame) -> None:
         from alliance_stats.engagement import engagement_rows, planned_model
@@ -961,7 +997,7 @@ class _Build:
                 labels=labels,
             ),
         )
-        sec.notes(res.notes)
+        sec.notes(self.model_notes("The dropout model", res))
         if plan.frailty_sensitivity:
             frailty = planned_model(
                 "dropout_hazard_frailty", info, terms, cfg.outcome.definition,
@@ -1045,7 +1081,7 @@ class _Build:
             f"Odds ratios of '{res.outcome}' with 95% CIs (log scale); filled markers: "
             f"significant after {res.adjust} adjustment (adjusted p at the right).",
         )
-        sec.notes(res.notes)
+        sec.notes(self.model_notes("The strategy model", res.model, res.notes))
         hits = res.table[res.table["significant"]]
         sec.text(
             f"{len(hits)} of {len(res.table)} strategy terms remain significant after "

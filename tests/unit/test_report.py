@@ -172,3 +172,16 @@ def test_results_are_written_at_full_precision(built):
     assert (folder / "strategies.csv").is_file() and (folder / "retention_curve.csv").is_file()
     parquet = pd.read_parquet(folder / "alliance_coefficients.parquet")
     pd.testing.assert_frame_equal(parquet, rp.models["alliance"].to_frame())
+
+
+def test_optimiser_details_are_in_the_technical_appendix(built):
+    """The body says in plain words whether each fit can be read; how the optimum was found
+    and checked is in the technical appendix only."""
+    _, html = built
+    sections = dict(re.findall(r'<section id="(\w+)"[^>]*>(.*?)</section>', html, re.S))
+    assert "scaled gradient at the optimum" in sections["appendix"]
+    assert "The dropout model: fitted with our own Laplace deviance" in sections["appendix"]
+    body = "".join(text for sid, text in sections.items() if sid != "appendix")
+    assert "scaled gradient at the optimum" not in body and "L-BFGS-B" not in body
+    assert "The dropout model converged, with no variance at its boundary" in body
+    assert "The alliance model converged" in body
