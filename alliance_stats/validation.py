@@ -54,6 +54,7 @@ looks like data).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,10 @@ class Source:
         return np.asarray(named, dtype=object)[positions]
 
 
+#: a quoted string in a message, as repr() writes one ('Jane Doe', "O'Brien")
+_QUOTED = re.compile(r"'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\"")
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     """Every problem found in a session table.
@@ -138,7 +143,7 @@ class ValidationReport:
     problems: pd.DataFrame
     n_rows: int
     source: str | None = None
-    #: the client and therapist identifiers of the table (for :meth:`redacted`)
+    #: the client and therapist identifiers of a failing table (for :meth:`redacted`)
     identifiers: frozenset = field(default=frozenset(), repr=False, compare=False)
 
     def redacted(self) -> ValidationReport:
@@ -157,15 +162,15 @@ class ValidationReport:
         masks = {}
         for kind, ids in (("therapist", self.therapist_ids), ("client", self.client_ids)):
             masks |= {str(i): f"<{kind} id>" for i in ids}
+        quoted = {repr(value): label for value, label in masks.items()}
 
         def mask(text):
             if not isinstance(text, str):
                 return text
             if text in masks:
                 return masks[text]
-            for value, label in masks.items():
-                text = text.replace(repr(value), label)
-            return text
+            # messages quote ids with repr(): look up each quoted string, not every id
+            return _QUOTED.sub(lambda m: quoted.get(m.group(0), m.group(0)), text)
 
         problems = self.problems.copy()
         problems["message"] = problems["message"].map(mask)
@@ -721,10 +726,12 @@ def check(
     order = _check_structure(out, groups, keep, found, ratings)
 
     report_frame = found.frame()
+    # the ids, for masking them in a failing report's messages (not needed when it passes)
+    failing = bool((report_frame["severity"] == "error").any())
     identifiers = frozenset(
         (kind, str(v))
         for kind, column in (("client", schema.CLIENT), ("therapist", schema.THERAPIST))
-        if column in out
+        if failing and column in out
         for v in pd.unique(out[column].dropna())
     )
     report = ValidationReport(report_frame, int(keep.sum()), source.name, identifiers)

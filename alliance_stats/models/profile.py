@@ -239,17 +239,7 @@ def _profile_rows(
         if kind == "cor":
             est = float(np.tanh(z_hat[j]))
             at = profile(j, lambda v: np.arctanh(np.clip(v, -1 + 1e-9, 1 - 1e-9)))
-            edge = 1 - 1e-6
-            low = (
-                -1.0
-                if at(-edge) < crit
-                else optimize.brentq(lambda v, at=at: at(v) - crit, -edge, est, xtol=1e-8)
-            )
-            high = (
-                1.0
-                if at(edge) < crit
-                else optimize.brentq(lambda v, at=at: at(v) - crit, est, edge, xtol=1e-8)
-            )
+            low, high = _bounded_interval(at, est, crit, (-1.0, 1.0), 1e-6, 1e-8)
         elif kind == "fixed":
             unit = float(units[j])
             est = float(z_hat[j] * unit)
@@ -519,15 +509,16 @@ def _adjusted_icc_profile(fg, x_hat: np.ndarray, K: int, resid: float, best: flo
     return at
 
 
-def _unit_interval(at, est: float, crit: float) -> tuple[float, float]:
-    """The ends in (0, 1) where the profile ``at`` of a proportion reaches ``crit``: 0 or 1
-    where it stays below ``crit`` up to that edge."""
-    edge = 1e-9
-    low = 0.0 if at(edge) < crit else optimize.brentq(lambda c: at(c) - crit, edge, est, xtol=1e-10)
+def _bounded_interval(at, est, crit, bounds, edge, xtol) -> tuple[float, float]:
+    """The ends in ``bounds`` (a correlation's -1..1, a proportion's 0..1) where the profile
+    ``at`` reaches ``crit``: the bound itself where it stays below ``crit`` up to ``edge``
+    from it."""
+    lo, hi = bounds[0] + edge, bounds[1] - edge
+    low = (
+        bounds[0] if at(lo) < crit else optimize.brentq(lambda v: at(v) - crit, lo, est, xtol=xtol)
+    )
     high = (
-        1.0
-        if at(1 - edge) < crit
-        else optimize.brentq(lambda c: at(c) - crit, est, 1 - edge, xtol=1e-10)
+        bounds[1] if at(hi) < crit else optimize.brentq(lambda v: at(v) - crit, est, hi, xtol=xtol)
     )
     return low, high
 
@@ -541,13 +532,17 @@ def icc_rows(fg, x_hat, K, resid, best, labels, crit) -> list[tuple]:
         est = float(theta2[k] / (theta2.sum() + resid))
         at = _icc_profile(fg, x_hat, K, k, resid, best)
         group = labels[k].split("|", 1)[1]
-        rows.append((f"icc|{group}", "icc", est, *_unit_interval(at, est, crit)))
+        rows.append(
+            (f"icc|{group}", "icc", est, *_bounded_interval(at, est, crit, (0.0, 1.0), 1e-9, 1e-10))
+        )
     if K == 1:
         rows.append(("icc|adjusted", "icc", *rows[0][2:]))
     else:
         est = float(theta2.sum() / (theta2.sum() + resid))
         at = _adjusted_icc_profile(fg, x_hat, K, resid, best)
-        rows.append(("icc|adjusted", "icc", est, *_unit_interval(at, est, crit)))
+        rows.append(
+            ("icc|adjusted", "icc", est, *_bounded_interval(at, est, crit, (0.0, 1.0), 1e-9, 1e-10))
+        )
     return rows
 
 
