@@ -421,26 +421,32 @@ def fit_own_lmm(
     REML: bool,
     offset: np.ndarray | None = None,
 ) -> EngineFit | None:
-    """A linear model with random intercepts only, fitted with our own profiled deviance.
+    """A linear model fitted with our own profiled deviance.
 
     The engine builds the model matrices (and drops dependent columns as its own fit
-    does); :class:`~alliance_stats.models.lmm.InterceptLMM` is minimised by bounded L-BFGS-B
-    with its analytic gradient, and the engine's result object is built at that optimum, so
-    that ranef, predict and the rest work as after the engine's own fit. ``None`` (the engine
-    fits it) unless every random term is an intercept ``(1 | g)`` (nested and crossed
-    factors included) with no prior weights.
+    does); :class:`~alliance_stats.models.dense_lmm.DenseLMM` (any random structure, up to
+    :data:`~alliance_stats.models.dense_lmm.MAX_RANDOM_EFFECTS` random effects) or, for
+    more random intercepts, :class:`~alliance_stats.models.lmm.InterceptLMM` is minimised by
+    bounded L-BFGS-B with its analytic gradient, and the engine's result object is built at
+    that optimum, so that ranef, predict and the rest work as after the engine's own fit.
+    ``None`` (the engine fits it) with prior weights, or for a model with random slopes and
+    more random effects than that.
     """
     from mixedlm.models.lmer import LmerResult
     from mixedlm.models.lmer_fit import LmerMod
 
+    from alliance_stats.models.dense_lmm import MAX_RANDOM_EFFECTS, DenseLMM
     from alliance_stats.models.lmm import InterceptLMM
 
-    if any(term.expr.strip() != "1" for term in parsed.random):
-        return None
+    intercepts = all(term.expr.strip() == "1" for term in parsed.random)
+    if not intercepts and _fewest_random_effects(parsed, data) > MAX_RANDOM_EFFECTS:
+        return None  # (the engine fits it, without building its matrices twice)
     model, matrices, msgs, printed = _engine_matrices(
         parsed, lambda: LmerMod(parsed.text, data, REML=REML, offset=offset)
     )
-    own = InterceptLMM.from_mixedlm(matrices, REML)
+    own = DenseLMM.from_mixedlm(matrices, REML)
+    if own is None and intercepts:
+        own = InterceptLMM.from_mixedlm(matrices, REML)
     if own is None:
         return None
     try:
@@ -466,6 +472,12 @@ def fit_own_lmm(
     ef = _own_fit(raw, own, parsed, data, "gaussian", factor_levels, msgs, printed)
     ef._vcov = sol.sigma**2 * sol.M_inv
     return ef
+
+
+def _fewest_random_effects(parsed: ParsedFormula, data: pd.DataFrame) -> int:
+    """A lower bound on the number of random effects: per random term, the levels of its
+    grouping factor (at least those of its most varied variable)."""
+    return sum(max(int(data[g].nunique()) for g in t.group_factors) for t in parsed.random)
 
 
 def _engine_matrices(parsed: ParsedFormula, build):

@@ -57,34 +57,31 @@ def model_frame(
         raise InputError(f"family must be one of {FAMILIES}, got {family!r}")
     check_columns(parsed, data.columns)
     cols = list(parsed.variables) + [c for c in extra if c not in parsed.variables]
-    frame = data.loc[:, cols].copy()
-    frame = frame.reset_index(drop=True)
+    grouping = set(parsed.grouping_factors)
+    factor_levels: dict[str, list[str]] = {}
+    columns: dict[str, np.ndarray] = {}
+    missing = np.zeros(len(data), dtype=bool)
     for c in cols:
-        if frame[c].isna().all():
+        s = data[c]
+        na = s.isna().to_numpy()
+        if na.all():
             raise InputError(
                 f"column '{c}' used in the formula has no non-missing values; "
                 "drop it from the formula or check the data"
             )
-    grouping = set(parsed.grouping_factors)
-    factor_levels: dict[str, list[str]] = {}
-    for c in cols:
-        s = frame[c]
-        if c in grouping:
-            frame[c] = s.astype("str").where(s.notna(), None)
-            continue
-        if pd.api.types.is_bool_dtype(s):
-            frame[c] = s.astype("float64")
-        elif isinstance(s.dtype, pd.CategoricalDtype):
-            frame[c] = s.astype("str").where(s.notna(), None)
-            factor_levels[c] = [str(v) for v in s.cat.categories]
-        elif pd.api.types.is_numeric_dtype(s):
-            frame[c] = s.astype("float64")
-        else:
-            frame[c] = s.astype("str").where(s.notna(), None)
-            factor_levels[c] = sorted(frame[c].dropna().unique().tolist())
-    n0 = len(frame)
-    frame = frame.dropna(how="any").reset_index(drop=True)
-    n_dropped = n0 - len(frame)
+        missing |= na
+        categorical = isinstance(s.dtype, pd.CategoricalDtype)
+        if c in grouping or categorical or not pd.api.types.is_numeric_dtype(s):
+            columns[c] = _as_text(s, na)
+            if categorical and c not in grouping:
+                factor_levels[c] = [str(v) for v in s.cat.categories]
+            elif c not in grouping:
+                factor_levels[c] = sorted(set(columns[c][~na].tolist()))
+        else:  # numbers and True/False
+            columns[c] = s.to_numpy(dtype="float64", na_value=np.nan)
+    keep = ~missing
+    frame = pd.DataFrame({c: v[keep] for c, v in columns.items()})
+    n_dropped = int(missing.sum())
     if len(frame) == 0:
         raise InputError("no row has every formula variable present; check missing values")
     y = frame[parsed.response]
@@ -173,8 +170,16 @@ def model_frame(
                 f"factor '{c}' has only one level ({present}) in the complete rows; "
                 "a factor predictor needs at least two levels"
             )
-        frame[c] = pd.Categorical(frame[c], categories=present)
+        codes = pd.Index(present).get_indexer(frame[c].to_numpy())
+        frame[c] = pd.Categorical.from_codes(codes, categories=present)
     return ModelFrame(frame, n_dropped, factor_levels, coding)
+
+
+def _as_text(s: pd.Series, na: np.ndarray) -> np.ndarray:
+    """A column's values as text (``None`` where missing), as an object array."""
+    out = s.astype("str").to_numpy(dtype=object)
+    out[na] = None
+    return out
 
 
 def _code_outcome(frame, response, factor_levels, success):

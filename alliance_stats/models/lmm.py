@@ -41,6 +41,61 @@ from alliance_stats.models.intercepts import InterceptSystem, intercept_groups
 #: theta below which a factor's variance counts as 0 (its gradient is 0 there: the deviance
 #: is even in theta)
 THETA_ZERO = 1e-10
+#: a diagonal theta this close to 0 after the search is tried at 0 (lme4 reports a variance
+#: at its bound as exactly 0) and probed at this value, in case 0 is no minimum
+NEAR_ZERO = 1e-2
+
+
+def minimise_deviance(
+    value_and_gradient, x0: np.ndarray, columns: list[np.ndarray], maxiter: int = 500
+) -> tuple[np.ndarray, float, bool, int]:
+    """Minimise a profiled deviance over ``theta`` by L-BFGS-B with its gradient:
+    ``(theta, deviance, converged, evaluations)``, each column of ``Lambda`` with a
+    non-negative diagonal entry.
+
+    ``columns`` lists, per column of a term's factor, the theta positions it holds, its
+    diagonal entry first. The deviance depends on ``Lambda`` only through ``Lambda
+    Lambda'``, so flipping the sign of a column changes nothing: the search runs without
+    bounds and each column with a negative diagonal is flipped after it. The deviance is
+    therefore even in a diagonal entry at 0 when the entries below it are 0, and its gradient
+    0 there whatever the deviance does off it: a quasi-Newton search that lands on 0 (its
+    first unit step from lme4's start of 1 does exactly that on a one-parameter model)
+    stops there. So each diagonal entry that ends within :data:`NEAR_ZERO` of 0 is probed at
+    0 and at ``NEAR_ZERO``: the search restarts from a probe that lowers the deviance, and a
+    variance at its boundary is reported as exactly 0 (as lme4 reports it) where that does
+    not raise the deviance.
+    """
+    options = {"ftol": 1e-12, "gtol": 1e-7, "maxiter": maxiter}
+    x, dev, converged, evaluations = np.asarray(x0, dtype=float), np.inf, True, 0
+    for _ in range(len(columns) + 1):
+        found = optimize.minimize(
+            value_and_gradient, x, jac=True, method="L-BFGS-B", options=options
+        )
+        evaluations += int(found.nfev)
+        if found.fun >= dev:
+            break
+        theta, dev, converged = found.x.copy(), float(found.fun), bool(found.success)
+        for col in columns:
+            if theta[col[0]] < 0:
+                theta[col] = -theta[col]
+        tol = 1e-10 * max(1.0, abs(dev))
+        restart = None
+        for col in columns:
+            if theta[col[0]] >= NEAR_ZERO:
+                continue
+            for value in (NEAR_ZERO, 0.0):
+                trial = theta.copy()
+                trial[col[0]] = value
+                trial_dev = float(value_and_gradient(trial)[0])
+                evaluations += 1
+                if value > 0 and trial_dev < dev - tol:
+                    restart = trial
+                elif value == 0 and trial_dev <= dev + tol:
+                    theta, dev = trial, min(dev, trial_dev)
+        if restart is None:
+            break
+        x = restart
+    return theta, dev, converged, evaluations
 
 
 @dataclass
@@ -165,7 +220,7 @@ class InterceptLMM:
         F, chol, AinvZX, _, u, res, r2, dev = self._parts(theta)
         system = self.system
         unit = np.ones(self.n_theta)
-        positive = theta > THETA_ZERO
+        positive = np.abs(theta) > THETA_ZERO  # (the search runs over signed theta)
         safe = np.where(positive, theta, 1.0)
         g_logdet = np.where(positive, 2.0 / safe * (self._counts - F.inverse_traces()), 0.0)
         zt_res = system.zt_times(unit, res)
@@ -213,16 +268,10 @@ class InterceptLMM:
         from ``start`` (by default :meth:`moment_start`; lme4 starts at all ones, which takes
         about twice the evaluations to the same optimum on the reference models)."""
         x0 = self.moment_start() if start is None else np.asarray(start, dtype=float)
-        found = optimize.minimize(
-            self.value_and_gradient,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(0.0, None)] * self.n_theta,
-            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": maxiter},
+        columns = [np.array([k]) for k in range(self.n_theta)]
+        theta, _, converged, evaluations = minimise_deviance(
+            self.value_and_gradient, x0, columns, maxiter
         )
-        theta = np.where(found.x > THETA_ZERO, found.x, 0.0)
         out = self.solution(theta)
-        out.converged = bool(found.success)
-        out.evaluations = int(found.nfev)
+        out.converged, out.evaluations = converged, evaluations
         return out
