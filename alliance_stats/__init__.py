@@ -34,9 +34,9 @@ _LAZY = {
     "SimulatedStudy": "alliance_stats.simulate",
     "StudyParameters": "alliance_stats.simulate",
     "score": "alliance_stats.scoring",
-    "reliability": "alliance_stats.scale_reliability",
-    "item_statistics": "alliance_stats.scale_reliability",
-    "multilevel_reliability": "alliance_stats.scale_reliability",
+    "reliability": "alliance_stats.scoring",
+    "item_statistics": "alliance_stats.scoring",
+    "multilevel_reliability": "alliance_stats.scoring",
     "session_codes": "alliance_stats.utterances",
     "Instrument": "alliance_stats.instruments",
     "decompose": "alliance_stats.prep",
@@ -90,13 +90,14 @@ _SUBMODULES = {
     "ruptures",
     "schema",
     "scoring",
-    "scale_reliability",
     "simulate",
     "strategies",
     "therapists",
     "utterances",
     "validation",
 }
+#: old module names, kept importable with a DeprecationWarning (not in ``__all__``)
+_DEPRECATED_SUBMODULES = {"scale_reliability"}
 
 __all__ = [
     "AllianceStatsError",
@@ -129,7 +130,6 @@ if TYPE_CHECKING:  # pragma: no cover
         report,
         retention,
         ruptures,
-        scale_reliability,
         schema,
         scoring,
         simulate,
@@ -158,12 +158,12 @@ if TYPE_CHECKING:  # pragma: no cover
         detect_ruptures,
         rupture_dropout_link,
     )
-    from alliance_stats.scale_reliability import (  # noqa: F401
+    from alliance_stats.scoring import (  # noqa: F401
         item_statistics,
         multilevel_reliability,
         reliability,
+        score,
     )
-    from alliance_stats.scoring import score  # noqa: F401
     from alliance_stats.simulate import (  # noqa: F401
         SimulatedStudy,
         StudyParameters,
@@ -181,7 +181,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module), attr)
     elif name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif name in _SUBMODULES:
+    elif name in _SUBMODULES or name in _DEPRECATED_SUBMODULES:
         value = importlib.import_module(f"alliance_stats.{name}")
     else:
         raise AttributeError(f"module 'alliance_stats' has no attribute {name!r}")

@@ -150,7 +150,7 @@ def fit_planned(planned: PlannedModel, data: pd.DataFrame, **fit_options):
 
     Examples
     --------
-    >>> from alliance_stats.models.testing import sleepstudy
+    >>> from alliance_stats.models.examples import sleepstudy
     >>> m = PlannedModel("growth", "Reaction time", "Reaction ~ Days + (1 | Subject)",
     ...                  family="gaussian")
     >>> res, deviations = fit_planned(m, sleepstudy())

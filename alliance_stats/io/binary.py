@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +186,12 @@ def _excel_zero_formats(path: Path, sheet: str, header_at: int, kept: list[int])
     leading-zero number format (``000``): every numeric cell of the first data rows has it."""
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return {}
+    openpyxl = require("openpyxl", "excel", "Reading Excel number formats")
     try:
-        openpyxl = require("openpyxl", "excel", "Reading Excel number formats")
         book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-    except Exception:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        # (pandas has read the sheet already: only the leading-zero hint is lost, and the
+        # values are kept as the numbers the file stores)
         return {}
     seen: dict[int, set] = {}
     try:

@@ -7,7 +7,7 @@ mixed models through an engine adapter (default: mixedlm), checks the optimum, a
 Examples
 --------
 >>> import alliance_stats.models as m
->>> from alliance_stats.models.testing import sleepstudy
+>>> from alliance_stats.models.examples import sleepstudy
 >>> m.fit_mixed("Reaction ~ Days + (1 | Subject)", sleepstudy()).nobs
 180
 """

@@ -9,7 +9,7 @@ SD and, for linear and binomial models, the ICCs. Each replicate has its own ran
 
 Examples
 --------
->>> from alliance_stats.models.testing import fitted_example
+>>> from alliance_stats.models.examples import fitted_example
 >>> boot = bootstrap(fitted_example(), n_boot=20, seed=1)
 >>> boot.to_frame()["parameter"].tolist()[:3]
 ['(Intercept)', 'Days', 'sd_(Intercept)|Subject']

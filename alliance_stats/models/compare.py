@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import alliance_stats.models as m
->>> from alliance_stats.models.testing import sleepstudy
+>>> from alliance_stats.models.examples import sleepstudy
 >>> d = sleepstudy()
 >>> small = m.fit_mixed("Reaction ~ Days + (1 | Subject)", d, REML=False)
 >>> big = m.fit_mixed("Reaction ~ Days + (Days | Subject)", d, REML=False)

@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import alliance_stats.models as m
->>> from alliance_stats.models.testing import sleepstudy
+>>> from alliance_stats.models.examples import sleepstudy
 >>> res = m.fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy(), REML=False)
 >>> round(res.loglik, 3)
 -875.97
@@ -656,7 +656,7 @@ def fit_mixed(
     Examples
     --------
     >>> import alliance_stats.models as m
-    >>> from alliance_stats.models.testing import sleepstudy
+    >>> from alliance_stats.models.examples import sleepstudy
     >>> res = m.fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy())
     >>> res.varcorr["sdcor"].round(2).tolist()
     [24.74, 5.92, 0.07, 25.59]

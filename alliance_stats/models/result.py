@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import alliance_stats.models as m
->>> from alliance_stats.models.testing import sleepstudy
+>>> from alliance_stats.models.examples import sleepstudy
 >>> res = m.fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy())
 >>> res.coefficients.loc["Days", "estimate"].round(3)
 np.float64(10.467)
@@ -125,7 +125,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> list(fitted_example().to_frame().columns[:3])
         ['term', 'estimate', 'std_error']
         """
@@ -146,7 +146,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> fitted_example().model_frame.shape[0] > 0
         True
         """
@@ -180,7 +180,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> print(fitted_example().summary().splitlines()[0])
         Linear mixed model (REML), engine mixedlm
         """
@@ -246,7 +246,7 @@ class MixedResult:
         --------
         >>> import matplotlib
         >>> matplotlib.use("Agg")
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> ax = fitted_example().plot()
         """
         import matplotlib.pyplot as plt
@@ -294,7 +294,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> fitted_example().icc()["group"].tolist()
         ['Subject', 'adjusted']
         """
@@ -346,7 +346,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> fitted_example().r2().columns.tolist()
         ['r2_marginal', 'r2_conditional']
         """
@@ -385,7 +385,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> re = fitted_example().ranef()
         >>> re.columns.tolist()[:5]
         ['grpvar', 'term', 'grp', 'condval', 'condsd']
@@ -472,7 +472,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> fitted_example().profile_intervals(variances=False).round(2)["conf_low"].tolist()
         [237.68, 7.36]
         """
@@ -543,7 +543,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> sorted(fitted_example().simulation_inputs())[:3]
         ['Z', 'blocks', 'eta']
         """
@@ -560,7 +560,7 @@ class MixedResult:
 
         Examples
         --------
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> fitted_example().bootstrap(n_boot=20, seed=1).n_boot
         20
         """
@@ -580,7 +580,7 @@ class MixedResult:
         Examples
         --------
         >>> import pandas as pd
-        >>> from alliance_stats.models.testing import fitted_example
+        >>> from alliance_stats.models.examples import fitted_example
         >>> new = pd.DataFrame({"Days": [0.0, 0.0], "Subject": ["308", "new"]})
         >>> fitted_example().predict(new).round(1).tolist()
         [253.7, 251.4]

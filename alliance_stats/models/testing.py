@@ -1,40 +1,17 @@
-"""Small example data and fits for docstrings and tests (lme4's sleepstudy, via mixedlm).
-
-Examples
---------
->>> sleepstudy().shape
-(180, 3)
-"""
+"""Deprecated: the worked examples live in :mod:`alliance_stats.models.examples`. This alias
+warns and will be removed."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import warnings
 
-import pandas as pd
+from alliance_stats.models.examples import fitted_example, sleepstudy
 
+__all__ = ["fitted_example", "sleepstudy"]
 
-def sleepstudy() -> pd.DataFrame:
-    """lme4's ``sleepstudy`` (Belenky et al. 2003): Reaction, Days, Subject (text)."""
-    import warnings
-
-    import mixedlm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        d = mixedlm.load_sleepstudy()
-    d = pd.DataFrame(
-        {
-            "Reaction": d["Reaction"].astype("float64"),
-            "Days": d["Days"].astype("float64"),
-            "Subject": d["Subject"].astype("str"),
-        }
-    )
-    return d
-
-
-@lru_cache(maxsize=1)
-def fitted_example():
-    """``fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy())`` (cached)."""
-    from alliance_stats.models.fit import fit_mixed
-
-    return fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy())
+warnings.warn(
+    "alliance_stats.models.testing is deprecated: import sleepstudy and fitted_example from "
+    "alliance_stats.models.examples instead",
+    DeprecationWarning,
+    stacklevel=2,
+)

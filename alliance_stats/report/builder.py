@@ -675,8 +675,7 @@ class _Build:
     # ------------------------------------------------------------------ steps
     def score(self, data: pd.DataFrame) -> pd.DataFrame:
         from alliance_stats import instruments as instr
-        from alliance_stats.scale_reliability import reliability
-        from alliance_stats.scoring import score
+        from alliance_stats.scoring import reliability, score
 
         cfg = self.cfg
         self.instruments = cfg.instruments or _default_instruments(data)

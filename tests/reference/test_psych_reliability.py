@@ -1,4 +1,4 @@
-"""alliance_stats.scale_reliability against R psych 2.2.9 (tests/reference/R/psych_reliability.R).
+"""alliance_stats.scoring.psychometrics against R psych 2.2.9 (R/psych_reliability.R).
 
 The suite never needs R: the script's outputs are committed in tests/reference/fixtures.
 """
@@ -12,7 +12,11 @@ import pandas as pd
 import pytest
 
 from alliance_stats.instruments import Instrument
-from alliance_stats.scale_reliability import item_statistics, multilevel_reliability, reliability
+from alliance_stats.scoring.psychometrics import (
+    item_statistics,
+    multilevel_reliability,
+    reliability,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "psych_reliability.json").read_text(encoding="utf-8"))

@@ -122,7 +122,7 @@ def test_bias_reduction_keeps_estimates_finite_under_separation():
     ],
 )
 def test_bad_arguments(kwargs, match):
-    from alliance_stats.models.testing import sleepstudy
+    from alliance_stats.models.examples import sleepstudy
 
     df = sleepstudy().assign(y=lambda d: (d["Reaction"] > 300).astype(int))
     with pytest.raises(InputError, match=match):
@@ -130,7 +130,7 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_bias_reduction_refuses_random_slopes():
-    from alliance_stats.models.testing import sleepstudy
+    from alliance_stats.models.examples import sleepstudy
 
     df = sleepstudy().assign(y=lambda d: (d["Reaction"] > 300).astype(int))
     with warnings.catch_warnings(), pytest.raises(InputError, match="random intercepts"):

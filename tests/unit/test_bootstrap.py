@@ -11,7 +11,7 @@ import pytest
 from alliance_stats.errors import InputError
 from alliance_stats.models import fit_mixed
 from alliance_stats.models.bootstrap import COLUMNS, bootstrap
-from alliance_stats.models.testing import fitted_example
+from alliance_stats.models.examples import fitted_example
 
 
 def test_reproducible_from_the_seed_whatever_n_jobs():

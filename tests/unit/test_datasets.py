@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -102,3 +105,20 @@ def test_bundled_files_live_inside_the_package_folder():
     bundled = pathlib.Path(str(resources.files("alliance_stats.bundled"))).resolve()
     assert bundled == package / "bundled"
     assert (bundled / "clinic.csv.gz").is_file()
+
+
+def test_bundled_data_load_from_the_repository_root():
+    """Started in the checkout (where the README sends users), ``import alliance_stats`` finds
+    the checkout's package, whose bundled files must be there as in an install."""
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import alliance_stats as als; d = als.datasets.load('clinic'); "
+        "print(als.__file__); print(len(d))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    where, rows = run.stdout.split()
+    assert Path(where).resolve().is_relative_to(root / "alliance_stats")
+    assert int(rows) == len(datasets.load("clinic"))

@@ -14,7 +14,7 @@ import pytest
 
 from alliance_stats.errors import InputError, ModelWarning
 from alliance_stats.models import fit_mixed
-from alliance_stats.models.testing import sleepstudy
+from alliance_stats.models.examples import sleepstudy
 
 
 def _fit_quietly(*args, **kwargs):

@@ -12,8 +12,8 @@ import pytest
 from alliance_stats.errors import InputError
 from alliance_stats.models import MixedResult, compare, fit_mixed, robust
 from alliance_stats.models.engines import lme4_term_name
+from alliance_stats.models.examples import fitted_example, sleepstudy
 from alliance_stats.models.formula import parse_formula
-from alliance_stats.models.testing import fitted_example, sleepstudy
 
 
 @pytest.fixture(scope="module")

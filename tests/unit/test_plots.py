@@ -104,7 +104,7 @@ def test_forest_plot_odds_ratios_log_axis_and_adjusted_p():
 
 def test_forest_plot_linear_estimates_from_model_coefficients():
     pytest.importorskip("alliance_stats.models")
-    from alliance_stats.models.testing import fitted_example
+    from alliance_stats.models.examples import fitted_example
 
     res = fitted_example()
     ax = plots.forest_plot(res.coefficients, ax=_ax())
@@ -114,7 +114,7 @@ def test_forest_plot_linear_estimates_from_model_coefficients():
 
 def test_random_effects_caterpillar_and_diagnostics():
     pytest.importorskip("alliance_stats.models")
-    from alliance_stats.models.testing import fitted_example
+    from alliance_stats.models.examples import fitted_example
 
     res = fitted_example()
     blups = plots.random_effects(res)

@@ -224,7 +224,7 @@ def test_bad_design_effect_or_curve_raise_input_error(make):
 
 
 def test_cli_writes_table_and_figure(tmp_path):
-    from alliance_stats.power_cli import power
+    from alliance_stats.cli.power import power
 
     design = tmp_path / "design.toml"
     design.write_text(
@@ -251,7 +251,7 @@ def test_cli_writes_table_and_figure(tmp_path):
     ],
 )
 def test_cli_bad_input_exits_2_with_one_message(tmp_path, text, needle):
-    from alliance_stats.power_cli import power
+    from alliance_stats.cli.power import power
 
     design = tmp_path / "design.toml"
     design.write_text(text)
@@ -261,7 +261,7 @@ def test_cli_bad_input_exits_2_with_one_message(tmp_path, text, needle):
 
 
 def test_cli_missing_design_file_exits_2(tmp_path):
-    from alliance_stats.power_cli import power
+    from alliance_stats.cli.power import power
 
     result = CliRunner().invoke(power, ["--design", str(tmp_path / "no.toml"), "--out", "x"])
     assert result.exit_code == 2

@@ -13,7 +13,7 @@ from scipy import stats
 import alliance_stats as als
 from alliance_stats.errors import InputError
 from alliance_stats.instruments import Instrument
-from alliance_stats.scale_reliability import (
+from alliance_stats.scoring.psychometrics import (
     item_statistics,
     multilevel_reliability,
     omega_total,
@@ -127,9 +127,20 @@ def test_errors():
 
 
 def test_package_exports_the_function():
-    import alliance_stats.scale_reliability  # noqa: F401  (importing the module must not shadow it)
+    import alliance_stats.scoring.psychometrics  # noqa: F401  (the module must not shadow it)
 
     assert als.reliability(DATA, THREE).equals(reliability(DATA, THREE))
+    assert als.scoring.reliability is reliability
+
+
+def test_old_module_name_still_works_with_a_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("alliance_stats.scale_reliability", None)
+    with pytest.warns(DeprecationWarning, match="alliance_stats.scoring"):
+        old = importlib.import_module("alliance_stats.scale_reliability")
+    assert old.reliability is reliability
 
 
 # ----------------------------------------------------------------------------- multilevel

@@ -188,7 +188,7 @@ def test_dependent_function_call_term_dropped_as_lme4_drops_it(rows):
 
 
 def _factors_data():
-    from alliance_stats.models.testing import sleepstudy
+    from alliance_stats.models.examples import sleepstudy
 
     d = sleepstudy()
     rng = np.random.default_rng(1)

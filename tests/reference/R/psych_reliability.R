@@ -1,4 +1,4 @@
-# Reference values for alliance_stats.scale_reliability, computed with R psych.
+# Reference values for alliance_stats.scoring.psychometrics, computed with R psych.
 #
 # Run from the repository root:  Rscript tests/reference/R/psych_reliability.R
 # Writes (committed; the Python tests never need R):

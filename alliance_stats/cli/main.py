@@ -467,12 +467,9 @@ def report(config_path, example, out, seed, no_pdf, quiet):
 
 
 def _register_power() -> None:
-    from alliance_stats.power_cli import power
+    from alliance_stats.cli.power import power
 
     main.add_command(power)
 
 
 _register_power()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
