@@ -42,6 +42,8 @@ from alliance_stats.models.lmm import LMMSolution, linear_response, minimise_dev
 #: the most random effects (columns of ``Z``) fitted densely: one ``q x q`` Cholesky factor
 #: per evaluation costs about what the engine's sparse one does at this size
 MAX_RANDOM_EFFECTS = 100
+#: the most cells of the dense ``Z`` (rows x random effects; 40 MB)
+MAX_DENSE_CELLS = 5_000_000
 
 
 class DenseLMM:
@@ -104,11 +106,12 @@ class DenseLMM:
     @classmethod
     def from_mixedlm(cls, matrices, REML: bool) -> DenseLMM | None:
         """Build from the engine's model matrices; ``None`` with prior weights, more than
-        :data:`MAX_RANDOM_EFFECTS` random effects or a covariance structure other than
-        lme4's (unstructured or diagonal)."""
+        :data:`MAX_RANDOM_EFFECTS` random effects (or :data:`MAX_DENSE_CELLS` cells of
+        ``Z``) or a covariance structure other than lme4's (unstructured or diagonal)."""
         structs = matrices.random_structures
         y = linear_response(matrices)
-        if not structs or y is None or matrices.Z.shape[1] > MAX_RANDOM_EFFECTS:
+        n, q = matrices.Z.shape
+        if not structs or y is None or q > MAX_RANDOM_EFFECTS or n * q > MAX_DENSE_CELLS:
             return None
         if any(getattr(s, "cov_type", "us") not in ("us", "diag") for s in structs):
             return None

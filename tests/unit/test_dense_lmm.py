@@ -127,3 +127,26 @@ def test_fit_agrees_with_the_engine(REML):
     re_own, re_engine = own.ranef(), engine.ranef()
     np.testing.assert_allclose(re_own["condval"], re_engine["condval"], rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(own.predict(df.head(10)), engine.predict(df.head(10)), atol=1e-3)
+
+
+def test_large_designs_are_left_to_the_other_paths():
+    """Too many random effects (or cells of Z) for dense algebra: no dense model is built."""
+    from types import SimpleNamespace
+
+    from scipy import sparse
+
+    from alliance_stats.models import dense_lmm
+
+    def matrices(n, levels):
+        g = np.arange(n) % levels
+        Z = sparse.csr_matrix((np.ones(n), (np.arange(n), g)), shape=(n, levels))
+        struct = SimpleNamespace(n_levels=levels, n_terms=1, correlated=True, cov_type="us")
+        return SimpleNamespace(
+            random_structures=[struct], Z=Z, X=np.ones((n, 1)), y=np.arange(n, dtype=float),
+            weights=None, offset=None,
+        )  # fmt: skip
+
+    assert DenseLMM.from_mixedlm(matrices(400, 40), REML=True) is not None
+    assert DenseLMM.from_mixedlm(matrices(400, dense_lmm.MAX_RANDOM_EFFECTS + 1), True) is None
+    rows = dense_lmm.MAX_DENSE_CELLS // 40 + 1
+    assert DenseLMM.from_mixedlm(matrices(rows, 40), REML=True) is None
