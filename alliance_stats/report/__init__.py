@@ -9,7 +9,9 @@ Examples
 
 from __future__ import annotations
 
-from alliance_stats.report.builder import SECTIONS, Report, build_report
+from alliance_stats.report.builder import build_report
+from alliance_stats.report.document import SECTIONS
+from alliance_stats.report.result import Report
 from alliance_stats.report.tables import Table
 
 __all__ = ["SECTIONS", "Report", "Table", "build_report"]

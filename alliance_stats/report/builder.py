@@ -1,5 +1,13 @@
-"""``build_report``: the whole pipeline, from a session table to a self-contained HTML report,
-a PDF and APA tables, with provenance.
+"""``build_report``: the analysis plan of a report, from a session table to what is fitted,
+shown and said, and why (each step adds its tables, figures and notes to a
+:class:`~alliance_stats.report.document.Document`, which renders them).
+
+The report's other rooms: :mod:`~alliance_stats.report.inputs` (configuration and data),
+:mod:`~alliance_stats.report.document` (sections, numbering, HTML, PDF, results),
+:mod:`~alliance_stats.report.tables` (APA tables), :mod:`~alliance_stats.report.methods`
+(the methods text), :mod:`~alliance_stats.report.privacy`,
+:mod:`~alliance_stats.report.provenance` and :mod:`~alliance_stats.report.output` (the
+folder swap); the example configuration is ``report/example_study.toml``.
 
 Output folder (written atomically: everything is built in a temporary folder next to ``out``
 and renamed into place at the end; on any error nothing is left behind)::
@@ -22,18 +30,14 @@ Examples
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
-import html as _html
-import io
 import json
 import os
 import shutil
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,118 +46,27 @@ import pandas as pd
 
 from alliance_stats import schema
 from alliance_stats.arguments import UNSET, renamed_argument
-from alliance_stats.config import StudyConfig, load_config
-from alliance_stats.errors import AllianceStatsError, DataValidationError, InputError
+from alliance_stats.config import StudyConfig
+from alliance_stats.errors import AllianceStatsError, InputError
 from alliance_stats.report import output, privacy, provenance
 from alliance_stats.report import tables as T
+from alliance_stats.report.document import SECTIONS, Document, write_results
+from alliance_stats.report.inputs import (
+    default_instruments,
+    input_paths,
+    load_data,
+    require_columns,
+    resolve_config,
+    shown_path,
+)
 from alliance_stats.report.methods import MethodsFacts, methods_paragraph
+from alliance_stats.report.result import Report
 
 __all__ = ["SECTIONS", "Report", "build_report"]
-
-#: Section ids and titles, in order.
-SECTIONS = (
-    ("data", "Data summary and validation"),
-    ("reliability", "Instrument reliability"),
-    ("trajectories", "Alliance trajectories"),
-    ("retention", "Retention"),
-    ("strategies", "Strategy effects"),
-    ("ruptures", "Ruptures and repair"),
-    ("therapists", "Therapist effects"),
-    ("diagnostics", "Model diagnostics"),
-    ("methods", "Methods"),
-    ("appendix", "Technical appendix: how the models were fitted"),
-    ("provenance", "Provenance"),
-)
 
 #: how the notes of a fit that concern the optimiser begin (fit_mixed's wording): they go to
 #: the technical appendix, the body says in plain words whether the fit can be read
 TECHNICAL_NOTES = ("fitted with", "optimum checked", "scaled gradient", "standard errors:")
-
-PDF_HELP = (
-    "This PDF holds the figures and tables only. For the full formatted report install the "
-    'pdf extra (pip install "alliance_stats[pdf]") and the system pango library '
-    "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core), "
-    "or open report.html in a browser and print it to PDF."
-)
-
-
-@dataclass(frozen=True)
-class Report:
-    """A built report (result of :func:`build_report`).
-
-    Attributes
-    ----------
-    out : Path
-        The output folder. ``html``, ``pdf``: the files (``pdf`` None when not requested).
-    pdf_engine : str
-        ``"weasyprint"``, ``"matplotlib"`` (figures-and-tables fallback) or ``"none"``.
-    tables : dict of name -> Table
-        Every table in the report (also written to ``out/tables``).
-    figures : tuple of str
-        Figure ids, in order.
-    sections : DataFrame
-        ``id, title, status`` (``ok`` or ``unavailable``) per section.
-    models : dict
-        Fitted :class:`~alliance_stats.models.MixedResult` objects by key (``alliance``,
-        ``dropout``) and ``strategies`` (the StrategyResult's model).
-    methods : str
-        The generated methods text.
-    provenance : dict
-        Input hash, configuration, seed, versions, date.
-    timings : dict of step -> seconds
-    notes : tuple of str
-    """
-
-    out: Path
-    html: Path | None
-    pdf: Path | None
-    pdf_engine: str
-    tables: dict
-    figures: tuple[str, ...]
-    sections: pd.DataFrame
-    models: dict
-    methods: str
-    provenance: dict
-    timings: dict
-    notes: tuple[str, ...] = ()
-    strategy: Any = field(default=None, repr=False)
-
-    def __repr__(self) -> str:
-        ok = int((self.sections["status"] == "ok").sum())
-        return (
-            f"<Report {str(self.out)!r}: {ok}/{len(self.sections)} sections, "
-            f"{len(self.figures)} figures, {len(self.tables)} tables, PDF: {self.pdf_engine}>"
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """The sections table (a copy)."""
-        return self.sections.copy()
-
-    def summary(self) -> str:
-        """Plain text: files, sections, timings."""
-        lines = [repr(self)]
-        for p in (self.html, self.pdf):
-            if p is not None:
-                lines.append(f"  {p}")
-        for r in self.sections.itertuples(index=False):
-            lines.append(f"  [{r.status:11}] {r.title}")
-        total = sum(self.timings.values())
-        lines.append(f"  built in {total:.1f} s")
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{_html.escape(self.summary())}</pre>"
-
-    def plot(self, ax=None):
-        """Bar chart of where the build time went; returns the Axes."""
-        from alliance_stats import plots
-
-        ax = plots.get_axes(ax)
-        steps = list(self.timings)
-        ax.barh(steps[::-1], [self.timings[s] for s in steps][::-1], color=plots.PALETTE[0])
-        ax.set_xlabel("seconds")
-        return ax
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -173,171 +86,6 @@ class _Steps:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
             if self.progress:
                 self.progress(f"{name}: {self.timings[name]:.1f} s")
-
-
-@dataclass
-class _Section:
-    id: str
-    title: str
-    status: str = "ok"
-    unavailable: str = ""
-    blocks: list = field(default_factory=list)
-
-    def text(self, text: str) -> None:
-        self.blocks.append({"kind": "text", "text": text})
-
-    def notes(self, items) -> None:
-        items = [str(i) for i in items if i]
-        if items:
-            self.blocks.append({"kind": "notes", "items": items})
-
-    def off(self, why: str) -> None:
-        self.status = "unavailable"
-        self.unavailable = why
-
-
-def _fig_to_png(fig, dpi: int = 130) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _resolve_config(config) -> StudyConfig:
-    if config is None:
-        return StudyConfig.from_dict({}, source="<defaults>")
-    if isinstance(config, StudyConfig):
-        return config
-    if isinstance(config, dict):
-        return StudyConfig.from_dict(config)
-    if isinstance(config, (str, os.PathLike)):
-        return load_config(config)
-    raise InputError(
-        f"config must be a StudyConfig, a dict or the path of a TOML file; got "
-        f"{type(config).__name__}"
-    )
-
-
-def _input_paths(df, cfg: StudyConfig) -> list[Path]:
-    """The files a report run reads: the data file and the configuration file."""
-    paths = []
-    if isinstance(df, (str, os.PathLike)):
-        paths.append(Path(df))
-    elif df is None and cfg.data.path is not None:
-        paths.append(cfg.data_path())
-    if cfg.source not in ("<dict>", "<defaults>") and Path(cfg.source).is_file():
-        paths.append(Path(cfg.source))
-    return paths
-
-
-def shown_path(path, study_folder) -> str:
-    """A path as the report shows it: relative to the study folder (the configuration's), or
-    the file name alone for a file outside it, so that no home folder or machine layout
-    reaches a shared report and equivalent runs give the same text.
-
-    Examples
-    --------
-    >>> shown_path("/srv/study/data/sessions.csv", "/srv/study")
-    'data/sessions.csv'
-    >>> shown_path("/home/jane/private/study.toml", "/srv/study")
-    'study.toml'
-    """
-    full = Path(os.path.abspath(Path(path).expanduser()))
-    try:
-        return full.relative_to(os.path.abspath(study_folder)).as_posix()
-    except ValueError:
-        return full.name
-
-
-def _without_identifiers(report) -> DataValidationError:
-    """The data's errors, with client and therapist identifiers masked: a report's error
-    output goes to logs (nightly jobs keep them); rows and columns still locate each problem,
-    and ``als.validate_sessions`` on the same data shows the identifiers."""
-    err = DataValidationError(report.redacted())
-    err.args = (
-        f"{err.args[0]}\n(client and therapist identifiers are masked; run "
-        "als.validate_sessions on the data to see them)",
-    )
-    return err
-
-
-def _load_data(df, cfg: StudyConfig):
-    """Return (table, ValidationReport, source description, sha256)."""
-    from alliance_stats import datasets
-    from alliance_stats.io import read_sessions_checked
-    from alliance_stats.validation import validate_sessions
-
-    d = cfg.data
-    if isinstance(df, pd.DataFrame):
-        rep = validate_sessions(df)
-        if not rep.ok:
-            raise _without_identifiers(rep)
-        return df.copy(), rep, "DataFrame (in memory)", provenance.frame_sha256(df)
-    if df is not None and not isinstance(df, (str, os.PathLike)):
-        raise InputError(f"df must be a DataFrame or a file path; got {type(df).__name__}")
-    if df is not None:
-        path = Path(df)
-        label = shown_path(path, cfg.base_dir)
-    elif d.path is not None:
-        path = cfg.data_path()
-        label = shown_path(path, cfg.base_dir)
-    elif d.dataset is not None:
-        path = Path(str(datasets.path(d.dataset)))
-        label = f"bundled dataset '{d.dataset}' ({path.name})"
-    else:
-        raise InputError(
-            "no data: pass a DataFrame or file to build_report, or give [data] path = ... (or "
-            'dataset = "clinic") in the configuration'
-        )
-    if not path.is_file():
-        raise InputError(f"data file '{path}' does not exist")
-    options = {}
-    if d.format:
-        options["format"] = d.format
-    if d.sheet is not None:
-        options["sheet"] = d.sheet
-    checked = read_sessions_checked(
-        path,
-        columns=dict(d.columns) or None,
-        missing_codes=list(d.missing_codes) or None,
-        **options,
-    )
-    if checked.table is None:
-        raise _without_identifiers(checked.report)
-    table = checked.table
-    sha = (table.attrs.get("alliance_stats") or {}).get("sha256") or provenance.file_sha256(path)
-    return table, checked.report, label, sha
-
-
-def _default_instruments(df: pd.DataFrame):
-    from alliance_stats.config import InstrumentSection
-
-    found = []
-    if all(f"wai_{i}" in df.columns for i in range(1, 13)):
-        found.append(InstrumentSection("wai_sr", "wai_{}"))
-    if all(f"srs_{i}" in df.columns for i in range(1, 5)):
-        found.append(InstrumentSection("srs", "srs_{}"))
-    return tuple(found)
-
-
-def require_columns(df: pd.DataFrame, cfg: StudyConfig) -> None:
-    wanted = {
-        "[strategies] columns": list(cfg.strategies.columns),
-        "[analysis] covariates": list(cfg.analysis.covariates),
-        "[analysis] group": [cfg.analysis.group] if cfg.analysis.group else [],
-        "[analysis] predictor": [cfg.analysis.predictor] if cfg.analysis.predictor else [],
-        "[strategies] moderator": [cfg.strategies.moderator] if cfg.strategies.moderator else [],
-    }
-    problems = []
-    for where, cols in wanted.items():
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            problems.append(f"{where} names {missing}")
-    if problems:
-        raise InputError(
-            "the configuration names column(s) the data does not have: "
-            + "; ".join(problems)
-            + f". The data's columns are {list(df.columns)}"
-        )
 
 
 #: What an optional numeric step of the report (an ICC, a plot of random effects, residuals)
@@ -427,12 +175,12 @@ def build_report(
     seed give byte-identical tables.
     """
     data = renamed_argument("build_report", "data", data, None, "df", df)
-    cfg = _resolve_config(config)
+    cfg = resolve_config(config)
     out_path = Path(out) if out is not None else Path(cfg.output.folder)
     if out_path.is_symlink():  # write where the link points; the link stays
         out_path = out_path.resolve()
     recovered = output.recover(out_path)
-    output.check_out(out_path, _input_paths(data, cfg))
+    output.check_out(out_path, input_paths(data, cfg))
     steps = _Steps(progress)
     state = _Build(cfg, steps)
     for sentence in recovered:
@@ -440,7 +188,7 @@ def build_report(
         if progress:
             progress(f"note: {sentence}")
     with steps.step("read and validate data"):
-        table, vrep, label, sha = _load_data(data, cfg)
+        table, vrep, label, sha = load_data(data, cfg)
         if len(table) == 0:
             raise InputError("the data has no rows: nothing to report")
         require_columns(table, cfg)
@@ -459,7 +207,7 @@ def build_report(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
-        state.close_figures()
+        state.doc.close_figures()
     return dataclasses.replace(report, timings=dict(steps.timings))
 
 
@@ -471,10 +219,7 @@ class _Build:
         self.steps = steps
         self.min_cell = cfg.privacy.min_cell
         self.seed = cfg.study.seed
-        self.sections = {sid: _Section(sid, title) for sid, title in SECTIONS}
-        self.tables: dict[str, T.Table] = {}
-        self.figures: list[tuple[str, str, Any]] = []  # id, section, Figure
-        self.fig_blocks: dict[str, dict] = {}
+        self.doc = Document()
         self.models: dict[str, Any] = {}
         self.notes: list[str] = []
         self.unavailable: list[str] = []
@@ -484,102 +229,7 @@ class _Build:
         self.strategy = None
         self.session_dates = None  # the data's date column, for the cover
 
-    # ------------------------------------------------------------------ bookkeeping
-    def add_table(self, section: str, table: T.Table) -> None:
-        self.tables[table.name] = table
-        self.sections[section].blocks.append({"kind": "table", "name": table.name})
-
-    def add_figure(self, section: str, fig_id: str, fig, caption: str) -> None:
-        block = {"kind": "figure", "id": fig_id, "caption": caption, "alt": caption}
-        self.figures.append((fig_id, section, fig))
-        self.fig_blocks[fig_id] = block
-        self.sections[section].blocks.append(block)
-
-    def number_in_order(self) -> None:
-        """Number tables and figures in the order they appear in the document."""
-        n_tab = n_fig = 0
-        order = []
-        for sec in self.sections.values():
-            for b in sec.blocks:
-                if b["kind"] == "table":
-                    n_tab += 1
-                    self.tables[b["name"]] = dataclasses.replace(
-                        self.tables[b["name"]], number=n_tab
-                    )
-                    order.append(b["name"])
-                elif b["kind"] == "figure":
-                    n_fig += 1
-                    b["number"] = n_fig
-        self.tables = {name: self.tables[name] for name in order}
-        rank = {b["id"]: b["number"] for b in self.fig_blocks.values()}
-        self.figures.sort(key=lambda f: rank[f[0]])
-
-    def close_figures(self) -> None:
-        self.figures = [(i, s, None) for i, s, _ in self.figures]
-
-    def new_figure(self, size="onehalf", nrows=1, ncols=1):
-        from alliance_stats import plots
-
-        with plots.style():
-            return plots.figure(size, nrows, ncols)
-
-    @contextlib.contextmanager
-    def styled(self):
-        from alliance_stats import plots
-
-        with plots.style():
-            yield
-
-    def write_results(self, folder: Path) -> None:
-        """Full-precision, machine-readable results beside the rounded display tables: each
-        model's coefficients (``to_frame()``) and variance components, the strategy table and
-        the retention curve, as CSV (and Parquet where pyarrow is installed)."""
-        import importlib.util
-
-        frames = {}
-        for name, res in self.models.items():
-            if hasattr(res, "to_frame"):
-                frames[f"{name}_coefficients"] = res.to_frame()
-            if isinstance(getattr(res, "varcorr", None), pd.DataFrame):
-                frames[f"{name}_variance_components"] = res.varcorr
-        if self.strategy is not None:
-            frames["strategies"] = self.strategy.to_frame()
-        if getattr(self, "curve", None) is not None:
-            frames["retention_curve"] = self.curve.to_frame()
-        if not frames:
-            return
-        folder.mkdir()
-        parquet = importlib.util.find_spec("pyarrow") is not None
-        for name, frame in frames.items():
-            frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
-            if parquet:
-                frame.to_parquet(folder / f"{name}.parquet", index=False)
-
-    def check_no_identifiers(self, html_text: str, staging: Path) -> None:
-        """The last privacy check, on what a reader sees: the HTML's unescaped text, every
-        figure's drawn text and every table and provenance file written. A client or
-        therapist identifier anywhere stops the run before anything is moved into place."""
-        ids = self.ids["client"] | self.ids["therapist"]
-        texts = {"the HTML report": html_text}
-        texts |= {f"figure {fig_id}": privacy.figure_text(fig) for fig_id, _, fig in self.figures}
-        texts |= {
-            f"{p.relative_to(staging)}": p.read_text(encoding="utf-8", errors="replace")
-            for p in sorted(staging.rglob("*"))
-            if p.is_file()
-            and p.suffix in (".csv", ".md", ".tex", ".html", ".json", ".txt")
-            and p.name != "report.html"  # (html_text itself)
-        }
-        where = [name for name, text in texts.items() if privacy.find_identifiers(text, ids)]
-        if where:
-            raise AllianceStatsError(
-                "client or therapist identifiers would appear in "
-                + ", ".join(where[:5])
-                + ("" if len(where) <= 5 else f" and {len(where) - 5} more")
-                + "; nothing was written. If [analysis] group or a strategy or covariate "
-                "column holds identifiers, choose another column; otherwise please report "
-                "this as a bug."
-            )
-
+    # ------------------------------------------------------------------ output
     def group_view(self, data: pd.DataFrame) -> pd.DataFrame:
         """The rows for by-group tables and figures: where ``[analysis] group`` is the
         client or therapist column, its values are their pseudonyms (a group label is never a
@@ -616,44 +266,50 @@ class _Build:
         with st.step("therapist effects and diagnostics"):
             self.therapists(data)
             self.diagnostics()
-        if not self.sections["appendix"].blocks:
-            self.sections["appendix"].off("no model was fitted.")
+        if not self.doc.sections["appendix"].blocks:
+            self.doc.sections["appendix"].off("no model was fitted.")
         with st.step("methods and provenance"):
             self.methods(data)
             prov = self.provenance(label, sha)
-        self.number_in_order()
+        self.doc.number_in_order()
         with st.step("render figures"):
-            for fig_id, _, fig in self.figures:
-                png = _fig_to_png(fig)
-                self.fig_blocks[fig_id]["src"] = "data:image/png;base64," + base64.b64encode(
-                    png
-                ).decode("ascii")
+            self.doc.embed_figures()
         with st.step("write HTML and tables"):
-            html_text = self.render_html(prov)
+            html_text = self.doc.render_html(**self.cover(prov))
             html_path = None
             if "html" in cfg.output.formats or "pdf" in cfg.output.formats:
                 html_path = staging / "report.html"
                 html_path.write_text(html_text, encoding="utf-8", newline="\n")
             if cfg.output.tables:
                 (staging / "tables").mkdir()
-                for t in self.tables.values():
+                for t in self.doc.tables.values():
                     t.write(staging / "tables", cfg.output.tables)
-                self.write_results(staging / "results")
+                write_results(staging / "results", self.result_frames())
             (staging / "provenance.json").write_text(
                 json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
             )
-            self.check_no_identifiers(html_text, staging)
+            ids = self.ids["client"] | self.ids["therapist"]
+            self.doc.check_no_identifiers(ids, html_text, staging)
         pdf_path, engine = None, "none"
         if "pdf" in cfg.output.formats:
             with st.step("write PDF"):
-                engine = self.write_pdf(html_text, staging / "report.pdf")
+                engine = self.doc.write_pdf(
+                    html_text,
+                    staging / "report.pdf",
+                    cfg.output.pdf_engine,
+                    title=cfg.study.title,
+                    date_line=prov["date_line"],
+                    methods=self.methods_text,
+                    notes=self.notes,
+                    progress=st.progress,
+                )
                 pdf_path = out_path / "report.pdf"
         if "html" not in cfg.output.formats and html_path is not None:
             html_path.unlink()
             html_path = None
         output.write_manifest(staging)
         sections = pd.DataFrame(
-            [(s.id, s.title, s.status) for s in self.sections.values()],
+            [(s.id, s.title, s.status) for s in self.doc.sections.values()],
             columns=["id", "title", "status"],
         )
         return Report(
@@ -661,8 +317,8 @@ class _Build:
             html=out_path / "report.html" if html_path is not None else None,
             pdf=pdf_path,
             pdf_engine=engine,
-            tables=dict(self.tables),
-            figures=tuple(i for i, _, _ in self.figures),
+            tables=dict(self.doc.tables),
+            figures=tuple(i for i, _, _ in self.doc.figures),
             sections=sections,
             models=dict(self.models),
             methods=self.methods_text,
@@ -678,8 +334,8 @@ class _Build:
         from alliance_stats.scoring import reliability, score
 
         cfg = self.cfg
-        self.instruments = cfg.instruments or _default_instruments(data)
-        sec = self.sections["reliability"]
+        self.instruments = cfg.instruments or default_instruments(data)
+        sec = self.doc.sections["reliability"]
         self.alphas: dict[str, float] = {}
         self.instrument_facts = []
         rel_frames = []
@@ -718,7 +374,7 @@ class _Build:
                 }
             )
         if rel_frames:
-            self.add_table("reliability", T.reliability_table(pd.concat(rel_frames)))
+            self.doc.add_table("reliability", T.reliability_table(pd.concat(rel_frames)))
         else:
             sec.off("no instrument was configured or recognised (add [[instruments]]).")
         alliance = cfg.analysis.alliance or (
@@ -736,7 +392,7 @@ class _Build:
         from alliance_stats.prep import retention_outcomes
 
         cfg = self.cfg
-        sec = self.sections["data"]
+        sec = self.doc.sections["data"]
         ro = retention_outcomes(data, cfg.outcome.definition, n=cfg.outcome.n)
         self.dropout = ro.groupby(schema.CLIENT, sort=True)["dropout"].first().astype(float)
         scores = {}
@@ -767,14 +423,14 @@ class _Build:
             f"were attended. {self.dropout.mean():.1%} of clients dropped out "
             f"(definition: {cfg.outcome.definition})."
         )
-        self.add_table(
+        self.doc.add_table(
             "data",
             T.descriptive_table(
                 data, scores, dropout=self.dropout, alphas=self.alphas, min_cell=self.min_cell
             ),
         )
         if cfg.analysis.group:
-            self.add_table(
+            self.doc.add_table(
                 "data",
                 T.group_table(
                     self.group_view(data), cfg.analysis.group, self.dropout, min_cell=self.min_cell
@@ -785,7 +441,7 @@ class _Build:
             f"Validation found {counts['error']} errors, {counts['warning']} warnings and "
             f"{counts['note']} notes."
         )
-        self.add_table("data", T.validation_table(vrep))
+        self.doc.add_table("data", T.validation_table(vrep))
         return data
 
     def _groups_ok(self, data, by) -> tuple[pd.DataFrame, list[str]]:
@@ -801,12 +457,12 @@ class _Build:
         from alliance_stats.retention import retention_curve
 
         cfg = self.cfg
-        sec = self.sections["retention"]
+        sec = self.doc.sections["retention"]
         by = cfg.analysis.group
         curve = retention_curve(data, definition=cfg.outcome.definition, n=cfg.outcome.n)
-        self.add_table("retention", T.retention_table(curve, min_cell=self.min_cell))
-        fig = self.new_figure("onehalf")
-        with self.styled():
+        self.doc.add_table("retention", T.retention_table(curve, min_cell=self.min_cell))
+        fig = self.doc.new_figure("onehalf")
+        with self.doc.styled():
             if by:
                 kept, small = self._groups_ok(self.group_view(data), by)
                 bycurve = retention_curve(
@@ -817,7 +473,7 @@ class _Build:
                     sec.notes([f"groups with fewer than {self.min_cell} clients are not drawn"])
             else:
                 plots.retention(curve, ax=fig.axes[0])
-        self.add_figure(
+        self.doc.add_figure(
             "retention",
             "fig_retention",
             fig,
@@ -830,16 +486,16 @@ class _Build:
         from alliance_stats import plots
 
         cfg = self.cfg
-        sec = self.sections["trajectories"]
+        sec = self.doc.sections["trajectories"]
         y = self.alliance
         if y is None:
             sec.off("no alliance score (configure [[instruments]] and [analysis] alliance).")
             return
-        fig = self.new_figure("onehalf")
-        with self.styled():
+        fig = self.doc.new_figure("onehalf")
+        with self.doc.styled():
             plots.trajectories(self.group_view(data), y, by=cfg.analysis.group, seed=self.seed,
                 min_n=max(self.min_cell, 2), ax=fig.axes[0])  # fmt: skip
-        self.add_figure(
+        self.doc.add_figure(
             "trajectories",
             "fig_trajectories",
             fig,
@@ -850,10 +506,10 @@ class _Build:
         )
         x = cfg.analysis.predictor
         if x:
-            fig = self.new_figure("onehalf")
-            with self.styled():
+            fig = self.doc.new_figure("onehalf")
+            with self.doc.styled():
                 plots.within_between(data, x, y, seed=self.seed, ax=fig.axes[0])
-            self.add_figure(
+            self.doc.add_figure(
                 "trajectories",
                 "fig_within_between",
                 fig,
@@ -907,7 +563,7 @@ class _Build:
         self.model_facts.append(
             {"purpose": f"The course of {y} over sessions", "result": res, "centring": centring}
         )
-        self.add_table(
+        self.doc.add_table(
             "trajectories",
             T.model_table(res, f"Linear mixed model of {y}", "alliance_model"),
         )
@@ -919,7 +575,7 @@ class _Build:
         to the technical appendix."""
         notes = list(res.notes if notes is None else notes)
         technical = [n for n in notes if str(n).startswith(TECHNICAL_NOTES)]
-        appendix = self.sections["appendix"]
+        appendix = self.doc.sections["appendix"]
         if not appendix.blocks:
             appendix.text(
                 "What each fit did to find and check its optimum, and how its standard errors "
@@ -946,7 +602,7 @@ class _Build:
         from alliance_stats.engagement import engagement_rows, planned_model
 
         cfg = self.cfg
-        sec = self.sections["retention"]
+        sec = self.doc.sections["retention"]
         y = self.alliance
         if y is None:
             return
@@ -987,7 +643,7 @@ class _Build:
             if c != y:
                 labels[f"{c}_within"] = f"{c}, within client (vs running mean)"
                 labels[f"{c}_between"] = f"{c}, between clients (running mean so far)"
-        self.add_table(
+        self.doc.add_table(
             "retention",
             T.model_table(
                 res,
@@ -1031,7 +687,7 @@ class _Build:
         from alliance_stats.plan import Deviation
 
         cfg = self.cfg.strategies
-        sec = self.sections["strategies"]
+        sec = self.doc.sections["strategies"]
         if not cfg.columns:
             sec.off("no strategies are configured (add [strategies] columns = [...]).")
             return
@@ -1067,13 +723,13 @@ class _Build:
         self.models["strategies"] = res.model
         self.plan_models += list(res.plan.models)
         self.deviations += list(res.deviations)
-        self.add_table("strategies", T.strategy_table(res))
-        fig = self.new_figure("onehalf" if len(res.table) <= 8 else "double_tall")
+        self.doc.add_table("strategies", T.strategy_table(res))
+        fig = self.doc.new_figure("onehalf" if len(res.table) <= 8 else "double_tall")
         if len(res.table) > 8:
             fig.set_size_inches(7.2, 0.22 * len(res.table) + 1.2)
-        with self.styled():
+        with self.doc.styled():
             plots.forest_plot(res.table, ax=fig.axes[0], title=f"Strategies and '{res.outcome}'")
-        self.add_figure(
+        self.doc.add_figure(
             "strategies",
             "fig_forest",
             fig,
@@ -1092,7 +748,7 @@ class _Build:
         from alliance_stats.ruptures import detect_ruptures, rupture_dropout_link
 
         cfg = self.cfg.ruptures
-        sec = self.sections["ruptures"]
+        sec = self.doc.sections["ruptures"]
         score = cfg.score or self.alliance
         if score is None or score not in data.columns:
             sec.off("no score to detect ruptures in (set [ruptures] score).")
@@ -1106,11 +762,11 @@ class _Build:
         rule = str(ep["rule"].iloc[0]) if len(ep) else f"method {cfg.method}"
         self.rupture_facts = {"rule": rule, "n_episodes": len(ep)}
         sec.text(f"Rule: {rule}.")
-        self.add_table("ruptures", T.rupture_table(link, ep, min_cell=self.min_cell))
-        fig = self.new_figure("single")
-        with self.styled():
+        self.doc.add_table("ruptures", T.rupture_table(link, ep, min_cell=self.min_cell))
+        fig = self.doc.new_figure("single")
+        with self.doc.styled():
             plots.dropout_by_status(link.table, min_cell=self.min_cell, ax=fig.axes[0])
-        self.add_figure(
+        self.doc.add_figure(
             "ruptures",
             "fig_rupture_dropout",
             fig,
@@ -1130,11 +786,11 @@ class _Build:
             pick = cand[int(rng.integers(len(cand)))]
             rows = data[data[schema.CLIENT].astype(str) == pick]
             eps = ep[ep["client"].astype(str) == pick]
-            fig = self.new_figure("onehalf")
-            with self.styled():
+            fig = self.doc.new_figure("onehalf")
+            with self.doc.styled():
                 plots.client_trajectory(rows, score, eps, label=self.client_names[pick],
                                         ax=fig.axes[0])  # fmt: skip
-            self.add_figure(
+            self.doc.add_figure(
                 "ruptures",
                 "fig_client_ruptures",
                 fig,
@@ -1146,7 +802,7 @@ class _Build:
     def therapists(self, data: pd.DataFrame) -> None:
         from alliance_stats import plots
 
-        sec = self.sections["therapists"]
+        sec = self.doc.sections["therapists"]
         caseload = data.groupby(schema.THERAPIST)[schema.CLIENT].nunique()
         rows = []
         for key, label in (("alliance", f"{self.alliance} (linear)"),
@@ -1176,7 +832,7 @@ class _Build:
             "about 5% (Johns et al., 2019)."
         )
         frame = pd.DataFrame(rows, columns=["Model", "Therapist variance", "ICC therapist"])
-        self.add_table(
+        self.doc.add_table(
             "therapists",
             T.Table(
                 "therapists",
@@ -1191,14 +847,14 @@ class _Build:
             try:
                 blups = plots.random_effects(res, schema.THERAPIST)
                 blups["level"] = blups["level"].map(lambda v: self.therapist_names.get(str(v), ""))
-                fig = self.new_figure("onehalf")
-                with self.styled():
+                fig = self.doc.new_figure("onehalf")
+                with self.doc.styled():
                     plots.caterpillar(blups, ax=fig.axes[0], label="level",
                                       title=f"Therapist random intercepts: {self.alliance}",
                                       xlabel="Deviation from the average therapist")  # fmt: skip
                 k = int(blups["std_error"].notna().sum())
                 labelled = len(blups) <= 30
-                self.add_figure(
+                self.doc.add_figure(
                     "therapists",
                     "fig_caterpillar",
                     fig,
@@ -1216,7 +872,7 @@ class _Build:
     def diagnostics(self) -> None:
         from alliance_stats import plots
 
-        sec = self.sections["diagnostics"]
+        sec = self.doc.sections["diagnostics"]
         res = self.models.get("alliance")
         if res is None:
             sec.off("the alliance model was not fitted, so there are no residuals to check.")
@@ -1230,10 +886,10 @@ class _Build:
         except _STEP_FAILURES as err:
             sec.off(f"residuals could not be computed ({err}).")
             return
-        fig = self.new_figure("double", 1, 3)
-        with self.styled():
+        fig = self.doc.new_figure("double", 1, 3)
+        with self.doc.styled():
             plots.diagnostics(fitted, resid, blups, ax=fig.axes, random_label="Client intercepts")
-        self.add_figure(
+        self.doc.add_figure(
             "diagnostics",
             "fig_diagnostics",
             fig,
@@ -1277,8 +933,50 @@ class _Build:
             deviations=list(self.deviations),
         )
         self.methods_text = methods_paragraph(facts)
-        self.sections["methods"].blocks.append(
+        self.doc.sections["methods"].blocks.append(
             {"kind": "methods", "paragraphs": self.methods_text.split("\n\n")}
+        )
+
+    def result_frames(self) -> dict[str, pd.DataFrame]:
+        """The numbers behind the tables at full precision: each model's coefficients
+        (``to_frame()``) and variance components, the strategy table and the retention
+        curve."""
+        frames = {}
+        for name, res in self.models.items():
+            if hasattr(res, "to_frame"):
+                frames[f"{name}_coefficients"] = res.to_frame()
+            if isinstance(getattr(res, "varcorr", None), pd.DataFrame):
+                frames[f"{name}_variance_components"] = res.varcorr
+        if self.strategy is not None:
+            frames["strategies"] = self.strategy.to_frame()
+        if getattr(self, "curve", None) is not None:
+            frames["retention_curve"] = self.curve.to_frame()
+        return frames
+
+    def cover(self, prov: dict) -> dict:
+        """What the report's cover says: title, dating, versions, the simulated-data banner,
+        the key facts and whether the plan held."""
+        simulated = None
+        if self.cfg.data.dataset is not None:
+            simulated = (
+                f"These are SIMULATED data (bundled dataset '{self.cfg.data.dataset}'); no real "
+                "client is in them."
+            )
+        keyfacts = [
+            ("clients", f"{self.n['clients']:,}"),
+            ("therapists", f"{self.n['therapists']:,}"),
+            ("sessions attended", f"{self.n['attended']:,}"),
+            ("dropped out", f"{self.dropout.mean():.1%}"),
+            ("deviations from the plan", f"{len(self.deviations)}"),
+        ]
+        return dict(
+            title=self.cfg.study.title,
+            author=self.cfg.study.author,
+            date_line=prov["date_line"],
+            versions=prov["versions"],
+            simulated=simulated,
+            keyfacts=keyfacts,
+            plan_status=plan_status(self.plan_models, self.deviations),
         )
 
     def provenance(self, label: str, sha: str) -> dict:
@@ -1305,7 +1003,7 @@ class _Build:
             ("Report date", prov["date"]),
             ("Software", ", ".join(f"{k} {v}" for k, v in prov["versions"].items())),
         ]
-        sec = self.sections["provenance"]
+        sec = self.doc.sections["provenance"]
         sec.blocks.append({"kind": "provenance", "items": items})
         sec.blocks.append(
             {"kind": "pre", "text": json.dumps(prov["config"], indent=1, sort_keys=True)}
@@ -1314,81 +1012,3 @@ class _Build:
         return prov
 
     # ------------------------------------------------------------------ output
-    def render_html(self, prov: dict) -> str:
-        import jinja2
-
-        env = jinja2.Environment(
-            loader=jinja2.PackageLoader("alliance_stats.report", "templates"),
-            autoescape=jinja2.select_autoescape(["html", "j2"]),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        sections = []
-        for s in self.sections.values():
-            blocks = []
-            for b in s.blocks:
-                if b["kind"] == "table":
-                    b = {"kind": "table", "html": self.tables[b["name"]].to_html()}
-                blocks.append(b)
-            sections.append({"id": s.id, "title": s.title, "status": s.status,
-                             "unavailable": s.unavailable, "blocks": blocks})  # fmt: skip
-        simulated = None
-        if self.cfg.data.dataset is not None:
-            simulated = (
-                f"These are SIMULATED data (bundled dataset '{self.cfg.data.dataset}'); no real "
-                "client is in them."
-            )
-        keyfacts = [
-            ("clients", f"{self.n['clients']:,}"),
-            ("therapists", f"{self.n['therapists']:,}"),
-            ("sessions attended", f"{self.n['attended']:,}"),
-            ("dropped out", f"{self.dropout.mean():.1%}"),
-            ("deviations from the plan", f"{len(self.deviations)}"),
-        ]
-        return env.get_template("report.html.j2").render(
-            title=self.cfg.study.title,
-            author=self.cfg.study.author,
-            date_line=prov["date_line"],
-            versions=prov["versions"],
-            sections=sections,
-            simulated=simulated,
-            keyfacts=keyfacts,
-            plan_status=plan_status(self.plan_models, self.deviations),
-        )
-
-    def write_pdf(self, html_text: str, path: Path) -> str:
-        engine = self.cfg.output.pdf_engine
-        if engine in ("auto", "weasyprint"):
-            try:
-                from weasyprint import HTML
-            except (ImportError, OSError) as err:  # OSError: system pango missing
-                if engine == "weasyprint":
-                    from alliance_stats.errors import MissingDependencyError
-
-                    raise MissingDependencyError(
-                        f"[output] pdf_engine = 'weasyprint' but it cannot be used ({err}). "
-                        + PDF_HELP
-                    ) from None
-            else:
-                import logging
-
-                logging.getLogger("weasyprint").setLevel(logging.ERROR)
-                logging.getLogger("fontTools").setLevel(logging.ERROR)
-                HTML(string=html_text).write_pdf(path)
-                return "weasyprint"
-        self.notes.append(PDF_HELP)
-        if self.steps.progress:
-            self.steps.progress("note: " + PDF_HELP)
-        from alliance_stats.report.pdf import figures_pdf
-
-        figures_pdf(
-            path,
-            title=self.cfg.study.title,
-            dating=self.prov["date_line"],
-            note=PDF_HELP,
-            methods=self.methods_text,
-            tables=list(self.tables.values()),
-            figures=[(self.fig_blocks[i], fig) for i, _, fig in self.figures],
-        )
-        return "matplotlib"
