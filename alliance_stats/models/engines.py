@@ -449,10 +449,17 @@ def fit_own_lmm(
         own = InterceptLMM.from_mixedlm(matrices, REML)
     if own is None:
         return None
-    try:
-        sol = own.fit()
-    except (np.linalg.LinAlgError, ValueError):
-        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            sol = own.fit()
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+    if not np.isfinite(sol.deviance):
+        raise ModelFitError(
+            f"the model '{parsed.text}' cannot be fitted: its fixed effects reproduce "
+            f"'{parsed.response}' exactly (no residual variation is left for a variance to "
+            "explain). Check that the outcome is not computed from a predictor"
+        )
     raw = LmerResult(
         formula=model.formula,
         matrices=matrices,

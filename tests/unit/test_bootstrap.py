@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from html_cells import shows_row
 
 from alliance_stats.errors import InputError
 from alliance_stats.models import fit_mixed
@@ -32,7 +33,9 @@ def test_reproducible_from_the_seed_whatever_n_jobs():
     ).all()
     assert t.loc["sigma", "estimate"] == pytest.approx(res.varcorr["sdcor"].iloc[-1])
     assert repr(a) == "BootstrapIntervals(8 parameters, n_boot=12, n_failed=0, conf_level=0.95)"
-    assert "of 12 replicates" in a.summary() and "<table" in a._repr_html_()
+    assert "of 12 replicates" in a.summary()
+    low, high = (f"{t.loc['Days', end]:.3f}" for end in ("conf_low", "conf_high"))
+    assert shows_row(a._repr_html_(), "Days", "fixed", low, high)
 
 
 def test_binomial_with_trials_and_a_narrower_level():

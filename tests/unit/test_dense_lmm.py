@@ -150,3 +150,12 @@ def test_large_designs_are_left_to_the_other_paths():
     assert DenseLMM.from_mixedlm(matrices(400, dense_lmm.MAX_RANDOM_EFFECTS + 1), True) is None
     rows = dense_lmm.MAX_DENSE_CELLS // 40 + 1
     assert DenseLMM.from_mixedlm(matrices(rows, 40), REML=True) is None
+
+
+def test_an_outcome_the_fixed_effects_reproduce_is_refused():
+    """No residual variation (y = x exactly): a clear error, not an infinite likelihood."""
+    from alliance_stats.errors import ModelFitError
+
+    df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "x": [1, 2, 3, 4, 5, 6], "g": list("aabbcc")})
+    with pytest.raises(ModelFitError, match="reproduce 'y' exactly"):
+        fit_mixed("y ~ x + (1 | g)", df)

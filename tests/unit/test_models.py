@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from html_cells import shows_row
 
 from alliance_stats.errors import InputError
 from alliance_stats.models import MixedResult, compare, fit_mixed, robust
@@ -123,7 +124,9 @@ def test_result_is_frozen_and_repr_one_line():
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.loglik = 0.0
     assert "\n" not in repr(res)
-    assert "<table" in res._repr_html_()
+    days = res.coefficients.loc["Days"]
+    shown = (f"{days[c]:.3f}" for c in ("estimate", "std_error", "conf_low", "conf_high"))
+    assert shows_row(res._repr_html_(), "Days", *shown)
     assert "Fixed effects" in res.summary()
     assert res.to_frame()["term"].tolist() == ["(Intercept)", "Days"]
 

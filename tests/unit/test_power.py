@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from html_cells import shows_row
 
 import alliance_stats.power as pw
 from alliance_stats.errors import InputError
@@ -167,7 +168,9 @@ def test_result_display():
     res = pw.power_analysis(effects=[0.5, 0.8], n_sims=50, model="logistic", null=True)
     assert "\n" not in repr(res) and repr(res).startswith("<PowerResult")
     assert "Type I error" in res.summary()
-    assert "<table" in res._repr_html_()
+    first = res.to_frame().iloc[0]
+    shown = (f"{first[c]:.3f}" for c in ("power", "power_conf_low", "power_conf_high"))
+    assert shows_row(res._repr_html_(), first["effect"], *shown)
     frame = res.to_frame()
     frame.loc[0, "power"] = -1
     assert res.table.loc[0, "power"] >= 0

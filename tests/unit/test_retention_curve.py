@@ -1,18 +1,23 @@
 """Tests for alliance_stats.retention.retention_curve (Kaplan-Meier with log-log bands)."""
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from html_cells import shows_row
 
 from alliance_stats import datasets
 from alliance_stats.errors import InputError
 from alliance_stats.retention import TABLE_COLUMNS, RetentionCurve, retention_curve
 
 matplotlib.use("Agg")
+
+FIXTURES = Path(__file__).parents[1] / "reference" / "fixtures"
 
 # (attended sessions, dropped out) per client: the textbook example 1, 2, 2+, 3, 4+, 4, 5+
 COURSES = [(1, True), (2, True), (2, False), (3, True), (4, False), (4, True), (5, False)]
@@ -48,12 +53,18 @@ def test_matches_hand_computation():
     w = 1.959963984540054 * math.sqrt(var) / (s2 * abs(math.log(s2)))
     assert t.loc[2, "conf_low"] == pytest.approx(s2 ** math.exp(w))
     assert t.loc[2, "conf_high"] == pytest.approx(s2 ** math.exp(-w))
-    # R 4.2 survival::survfit(Surv(c(1,2,2,3,4,4,5), c(1,1,0,1,0,1,0)) ~ 1,
-    #   conf.type = "log-log"): lower/upper at times 1..5 (run on this machine)
-    r_lower = [0.33405387929, 0.25815366546, 0.13198817696, 0.05197651946, 0.05197651946]
-    r_upper = [0.9785610585, 0.9197974560, 0.8249970420, 0.6987130320, 0.6987130320]
-    np.testing.assert_allclose(t.loc[1:5, "conf_low"], r_lower, rtol=1e-9)
-    np.testing.assert_allclose(t.loc[1:5, "conf_high"], r_upper, rtol=1e-9)
+    # R survival::survfit(..., conf.type = "log-log") on the same courses
+    # (tests/reference/R/survival_km.R -> tests/reference/fixtures/survival_km.json)
+    ref = json.loads((FIXTURES / "survival_km.json").read_text())
+    assert list(zip(ref["data"]["time"], ref["data"]["status"])) == [
+        (s, int(d)) for s, d in COURSES
+    ]
+    at = t.loc[ref["time"]]
+    np.testing.assert_allclose(at["at_risk"], ref["n_risk"])
+    np.testing.assert_allclose(at["events"], ref["n_event"])
+    np.testing.assert_allclose(at["survival"], ref["survival"], rtol=1e-12)
+    np.testing.assert_allclose(at["conf_low"], ref["lower"], rtol=1e-9)
+    np.testing.assert_allclose(at["conf_high"], ref["upper"], rtol=1e-9)
 
 
 def test_bands_contain_the_estimate_and_are_monotone():
@@ -80,7 +91,12 @@ def test_groups_and_result_object():
     assert med.loc["a", "median_sessions"] == 4 and med.loc["b", "median_sessions"] == 1
     assert repr(km).startswith("RetentionCurve(2 group(s), 9 clients, 5 dropouts")
     assert "\n" not in repr(km)
-    assert "Kaplan-Meier" in km.summary() and "<table" in km._repr_html_()
+    assert "Kaplan-Meier" in km.summary()
+    # the HTML shows the medians (clients, dropouts, median) and the curve (survival, CI)
+    assert shows_row(km._repr_html_(), "a", "7", "4", "4.000")
+    a = km.table[km.table["group"] == "a"].set_index("session").loc[1]
+    shown = (f"{a[c]:.3f}" for c in ("survival", "conf_low", "conf_high"))
+    assert shows_row(km._repr_html_(), "a", "1.000", *shown)
     frame = km.to_frame()
     frame.loc[0, "survival"] = -1
     assert km.table.loc[0, "survival"] == 1

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from html_cells import shows_row
 
 import alliance_stats as als
 from alliance_stats.strategies import strategy_effects
@@ -106,7 +107,10 @@ def test_bh_adjustment_and_display(teaching):
         st = strategy_effects(teaching, ["validation"], adjust="bh", gee=False)
     assert st.adjust == "bh"
     assert st.table["gee_odds_ratio"].isna().all()
-    assert "StrategyResult" in repr(st) and "<table" in st._repr_html_()
+    assert "StrategyResult" in repr(st)
+    row = st.to_frame().iloc[0]
+    shown = (f"{row[c]:.3f}" for c in ("estimate", "p_value", "p_adjusted", "odds_ratio"))
+    assert shows_row(st._repr_html_(), "Validation", *shown)
     assert "Benjamini-Hochberg" in st.summary()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from html_cells import shows_row
 
 import alliance_stats as als
 from alliance_stats.errors import InputError
@@ -164,7 +165,9 @@ def test_result_conventions():
     te = _default_effects()
     assert "\n" not in repr(te) and repr(te).startswith("TherapistEffects(gaussian")
     assert "therapist share (ICC)" in te.summary()
-    assert "<table" in te._repr_html_()
+    row = te.to_frame().iloc[0]
+    shown = [f"{row[c]:.3f}" for c in ("estimate", "std_error", "conf_low", "conf_high")]
+    assert shows_row(te._repr_html_(), row["therapist"], *shown, str(row["n_clients"]))
     frame = te.to_frame()
     frame.loc[0, "estimate"] = 99.0
     assert te.table.loc[0, "estimate"] != 99.0
