@@ -194,6 +194,19 @@ class StudyConfig:
         Where it came from (file path or ``"<dict>"``).
     base_dir : Path
         Folder relative paths are resolved against (the TOML file's folder).
+
+    Examples
+    --------
+    >>> cfg = StudyConfig.from_dict({"data": {"dataset": "teaching"},
+    ...                              "outcome": {"definition": "dropout_before_n", "n": 4}})
+    >>> cfg.outcome.definition, cfg.outcome.n, cfg.data_path()
+    ('dropout_before_n', 4, None)
+    >>> cfg.replace(study={"seed": 7}).study.seed
+    7
+    >>> StudyConfig.from_dict({"data": {"dataset": "teaching"}, "strategies": {"adjust": "x"}})
+    Traceback (most recent call last):
+    ...
+    alliance_stats.errors.InputError: <dict>: [strategies] adjust = 'x' is not allowed; ...
     """
 
     study: StudySection = field(default_factory=StudySection)

@@ -353,7 +353,18 @@ def _varies_within(data: pd.DataFrame, column: str, codes: np.ndarray) -> bool:
 
 def centring_text(info: dict) -> str:
     """How the predictors of an engagement model were built (``info`` of
-    :func:`engagement_rows`), in one sentence."""
+    :func:`engagement_rows`), in one sentence.
+
+    Examples
+    --------
+    >>> from alliance_stats import datasets
+    >>> df = datasets.load("teaching")  # simulated
+    >>> _, _, info = engagement_rows(df, "dropout_hazard", ["validation"], covariates=["age"])
+    >>> print(centring_text(info))
+    validation split into the client's running mean of the sessions so far (_between, centred
+    at its mean over the rows) and the session's deviation from it (_within); nothing from
+    later sessions; age entered as they are (constant per client)
+    """
     parts = []
     if info["split"]:
         parts.append(

@@ -54,6 +54,16 @@ class PlannedModel:
 
     ``formula`` is the lme4 formula that will be fitted; every other field is a plain-language
     statement for the methods section (empty fields are not printed).
+
+    Examples
+    --------
+    >>> m = PlannedModel(name="dropout", purpose="Strategies and dropout",
+    ...                  formula="y ~ x + (1 | g)", outcome="y")
+    >>> m.family
+    'binomial'
+    >>> m.lines()
+    ['formula: y ~ x + (1 | g)', 'outcome: y',
+     'estimator: maximum likelihood, Laplace approximation (nAGQ = 1)']
     """
 
     name: str
@@ -80,7 +90,14 @@ class PlannedModel:
 
 @dataclass(frozen=True)
 class Deviation:
-    """A change from the plan: which model, what changed, and why."""
+    """A change from the plan: which model, what changed, and why.
+
+    Examples
+    --------
+    >>> d = Deviation("dropout", "refitted with bobyqa", "the default optimizer did not converge")
+    >>> print(d.sentence())
+    dropout: refitted with bobyqa (the default optimizer did not converge).
+    """
 
     model: str
     what: str
@@ -93,7 +110,22 @@ class Deviation:
 
 @dataclass(frozen=True)
 class AnalysisPlan:
-    """The models of an analysis, fixed before fitting (see the module docstring)."""
+    """The models of an analysis, fixed before fitting (see the module docstring).
+
+    Examples
+    --------
+    >>> dropout = PlannedModel("dropout", "Dropout", "y ~ x + (1 | g)")
+    >>> growth = PlannedModel("growth", "Growth", "y ~ t + (1 | g)", family="gaussian")
+    >>> plan = AnalysisPlan((dropout, growth))
+    >>> plan
+    <AnalysisPlan: 2 models: dropout, growth>
+    >>> plan["growth"].family
+    'gaussian'
+    >>> plan.to_frame()[["name", "family"]]
+          name    family
+    0  dropout  binomial
+    1   growth  gaussian
+    """
 
     models: tuple[PlannedModel, ...]
 

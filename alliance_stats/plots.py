@@ -205,6 +205,17 @@ def trajectories(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import alliance_stats as als
+    >>> from alliance_stats import plots
+    >>> df = als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
+    >>> ax = plots.trajectories(df, "wai_sr_total", max_clients=5)
+    >>> len(ax.lines), ax.get_legend_handles_labels()[1]
+    (6, ['mean'])
+    >>> plt.close("all")
     """
     from scipy import stats
 
@@ -277,6 +288,18 @@ def client_trajectory(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import alliance_stats as als
+    >>> from alliance_stats import plots
+    >>> df = als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
+    >>> ep = als.detect_ruptures(df, "wai_sr_total")
+    >>> ax = plots.client_trajectory(df, "wai_sr_total", ep, client_id="C001", label="Client A")
+    >>> ax.get_title(), ax.get_legend_handles_labels()[1]
+    ('Client A: ruptures and repairs', ['wai_sr_total', 'rupture', 'repair'])
+    >>> plt.close("all")
     """
     func = "client_trajectory"
     _need(data, [score, client, session, attended], func)
@@ -340,6 +363,17 @@ def within_between(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import alliance_stats as als
+    >>> from alliance_stats import plots
+    >>> df = als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
+    >>> ax = plots.within_between(df, "resistance", "wai_sr_total", max_clients=10)
+    >>> ax.get_legend_handles_labels()[1]
+    ['client means', 'between clients: slope -0.09', 'within clients: slope -0.22']
+    >>> plt.close("all")
     """
     func = "within_between"
     _need(data, [x, y, by, attended], func)
@@ -394,6 +428,17 @@ def retention(curve, *, bands: bool = True, ax=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import alliance_stats as als
+    >>> from alliance_stats import plots
+    >>> km = als.retention_curve(als.datasets.load("teaching"), by="gender")
+    >>> ax = plots.retention(km)
+    >>> ax.get_legend_handles_labels()[1], ax.get_ylabel()
+    (['female', 'male', 'non-binary'], 'Share still engaged')
+    >>> plt.close("all")
     """
     table = getattr(curve, "table", curve)
     _need(table, ["group", "session", "survival", "conf_low", "conf_high"], "retention")
@@ -427,6 +472,18 @@ def dropout_by_status(table: pd.DataFrame, *, min_cell: int = 0, ax=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import alliance_stats as als
+    >>> from alliance_stats import plots
+    >>> df = als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
+    >>> link = als.rupture_dropout_link(als.detect_ruptures(df, "wai_sr_total"), df)
+    >>> ax = plots.dropout_by_status(link.table, min_cell=5)
+    >>> [t.get_text() for t in ax.get_xticklabels()], len(ax.patches)
+    (['no rupture', 'repaired', 'unrepaired'], 3)
+    >>> plt.close("all")
     """
     _need(table, ["clients", "dropout_share"], "dropout_by_status")
     ax = get_axes(ax, "single")
@@ -588,6 +645,14 @@ def random_effects(result, group: str | None = None, term: str = "(Intercept)") 
     -------
     DataFrame
         ``group, level, term, estimate, std_error`` (conditional SD), one row per level.
+
+    Examples
+    --------
+    >>> from alliance_stats import plots
+    >>> from alliance_stats.models.examples import fitted_example
+    >>> re = plots.random_effects(fitted_example(), "Subject", term="Days")
+    >>> re.shape, re["estimate"].round(2).tolist()[:3]
+    ((18, 5), [9.2, -8.62, -5.45])
     """
     if callable(getattr(result, "ranef", None)):  # MixedResult.ranef(): lme4's layout
         re_ = result.ranef()
@@ -715,7 +780,19 @@ def caterpillar(
 
 # ----------------------------------------------------------------------------- diagnostics
 def residual_plot(fitted, residuals, *, ax=None):
-    """Residuals against fitted values with a LOWESS-free binned mean line. Returns the Axes."""
+    """Residuals against fitted values with a LOWESS-free binned mean line. Returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from alliance_stats import plots
+    >>> from alliance_stats.models.examples import fitted_example, sleepstudy
+    >>> fitted = fitted_example().predict()
+    >>> ax = plots.residual_plot(fitted, sleepstudy()["Reaction"] - fitted)
+    >>> ax.get_xlabel(), ax.get_ylabel(), len(ax.lines)
+    ('Fitted', 'Residual', 2)
+    >>> plt.close("all")
+    """
     f = np.asarray(fitted, dtype=float)
     r = np.asarray(residuals, dtype=float)
     ok = np.isfinite(f) & np.isfinite(r)
@@ -736,7 +813,18 @@ def residual_plot(fitted, residuals, *, ax=None):
 
 
 def qq_plot(values, *, title: str = "Normal QQ", ax=None):
-    """Normal quantile-quantile plot of ``values`` (standardised). Returns the Axes."""
+    """Normal quantile-quantile plot of ``values`` (standardised). Returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from alliance_stats import plots
+    >>> ax = plots.qq_plot(np.random.default_rng(0).normal(size=30), title="Residual QQ")
+    >>> ax.get_title(), len(ax.collections[0].get_offsets())
+    ('Residual QQ', 30)
+    >>> plt.close("all")
+    """
     from scipy import stats
 
     v = np.asarray(values, dtype=float)

@@ -46,7 +46,15 @@ TABLE_COLUMNS = (
 
 @dataclass(frozen=True)
 class Scenario:
-    """A data-generating scenario and the catalogue model fitted to it."""
+    """A data-generating scenario and the catalogue model fitted to it.
+
+    Examples
+    --------
+    >>> from alliance_stats.recovery import SCENARIOS
+    >>> s = SCENARIOS["dropout_hazard_frailty"]
+    >>> s.model, s.overrides, s.misspecified
+    ('dropout_hazard', {'client_dropout_var': 0.5}, True)
+    """
 
     name: str
     model: str
@@ -94,6 +102,25 @@ class RecoveryResult:
         one null strategy term at 0.05.
     flagged : float
         Share of replicate fits not converged or singular.
+
+    Examples
+    --------
+    >>> from alliance_stats.recovery import recovery_study
+    >>> r = recovery_study(n_reps=2, strategies=["validation", "offering_choices"],
+    ...                    design={"n_therapists": 10, "clients_per_therapist": 6,
+    ...                            "max_sessions": 10})
+    >>> r
+    <RecoveryResult: dropout_hazard, 2 replicates>
+    >>> r.table[["term", "truth", "planted", "n"]]
+                           term  truth  planted  n
+    0         validation_within  -0.30     True  2
+    1        validation_between  -0.50     True  2
+    2   offering_choices_within   0.00    False  2
+    3  offering_choices_between   0.00    False  2
+    4       wai_sr_total_within  -0.07     True  2
+    5      wai_sr_total_between  -0.05     True  2
+    >>> r.replicates.shape, 0 <= r.family_wise_error <= 1
+    ((12, 10), True)
     """
 
     table: pd.DataFrame

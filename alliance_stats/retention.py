@@ -68,6 +68,20 @@ class RetentionCurve:
         Dropout definition.
     conf_level : float
         Confidence level of the bands.
+
+    Examples
+    --------
+    >>> import alliance_stats as als
+    >>> km = als.retention_curve(als.datasets.load("teaching"), by="gender")
+    >>> km
+    RetentionCurve(3 group(s), 96 clients, 27 dropouts; by='gender', definition='unplanned_end')
+    >>> km.medians()
+            group  clients  dropouts  median_sessions
+    0      female       62        19              NaN
+    1        male       30         8              NaN
+    2  non-binary        4         0              NaN
+    >>> km.table.shape
+    (23, 9)
     """
 
     table: pd.DataFrame

@@ -375,6 +375,20 @@ class RuptureDropoutLink:
         Dropout definition used (see :func:`alliance_stats.prep.retention_outcomes`).
     conf_level : float
         Confidence level of ``conf_low``/``conf_high`` (``1 - alpha`` of the call).
+
+    Examples
+    --------
+    >>> import alliance_stats as als
+    >>> df = als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
+    >>> link = als.rupture_dropout_link(als.detect_ruptures(df, "wai_sr_total"), df)
+    >>> link.table.round(3)
+                clients  dropouts  dropout_share
+    status
+    no rupture       14        10          0.714
+    repaired         36         4          0.111
+    unrepaired       46        13          0.283
+    >>> round(link.odds_ratio, 2), link.p_value < 0.05
+    (0.1, True)
     """
 
     clients: pd.DataFrame

@@ -104,6 +104,17 @@ class StrategyResult:
         The model(s) as specified before fitting.
     deviations : tuple of Deviation
         What departed from the plan when fitting (empty when nothing did).
+
+    Examples
+    --------
+    >>> import alliance_stats as als
+    >>> st = als.strategy_effects(als.datasets.load("teaching"), ["validation"], gee=False)
+    >>> st.table[["component", "odds_ratio", "p_adjusted", "significant"]].round(2)
+      component  odds_ratio  p_adjusted  significant
+    0    within        0.27        0.06        False
+    1   between        0.37        0.14        False
+    >>> st.outcome, st.adjust, st.deviations
+    ('dropout_event', 'holm', ())
     """
 
     table: pd.DataFrame

@@ -71,6 +71,18 @@ class TherapistEffects:
         What was fitted and how to read it.
     model : MixedResult
         The fitted model.
+
+    Examples
+    --------
+    >>> import alliance_stats as als
+    >>> df = als.score(als.datasets.load("teaching"), "wai_sr", items="wai_{}")
+    >>> te = als.therapist_effects(df, outcome="wai_sr_total")
+    >>> te.formula
+    'wai_sr_total ~ session + (1 | therapist) + (1 | client)'
+    >>> round(te.icc, 3), te.table.shape
+    (0.263, (16, 8))
+    >>> te.table.sort_values("rank")["therapist"].head(3).tolist()
+    ['T14', 'T09', 'T13']
     """
 
     icc: float

@@ -46,7 +46,20 @@ ItemId = int | str
 
 
 class InstrumentDefinitionError(InputError):
-    """An instrument definition (Python or TOML) is malformed; the message names the problem."""
+    """An instrument definition (Python or TOML) is malformed; the message names the problem.
+
+    Examples
+    --------
+    >>> from alliance_stats.errors import InputError
+    >>> from alliance_stats.instruments import Instrument, InstrumentDefinitionError
+    >>> issubclass(InstrumentDefinitionError, InputError)
+    True
+    >>> try:
+    ...     Instrument("mini", items=(1, 2), response_min=1, response_max=5, reverse=(3,))
+    ... except InstrumentDefinitionError as err:
+    ...     print(err)
+    instrument 'mini': reverse key(s) ['3'] are not among the items ['1', '2']
+    """
 
 
 def _item_label(item: ItemId) -> str:
@@ -341,6 +354,18 @@ class ComputedInstrument:
 
     Subclasses define :meth:`compute`. Inputs have their own ranges
     (``item_ranges``); counts have no upper bound.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_stats import instruments, score
+    >>> inst = instruments.get("observer_resistance")
+    >>> isinstance(inst, instruments.ComputedInstrument), inst.items, inst.score_columns
+    (True, ('count', 'utterances'), ('observer_resistance_per_100',))
+    >>> df = pd.DataFrame({"observer_resistance_count": [3, 0],
+    ...                    "observer_resistance_utterances": [60, 0]})
+    >>> score(df, inst)["observer_resistance_per_100"].tolist()
+    [5.0, nan]
     """
 
     name: str

@@ -116,5 +116,17 @@ def register(instrument: AnyInstrument, *, replace: bool = False) -> AnyInstrume
 
 
 def unregister(name: str) -> None:
-    """Forget a registered instrument (built-in ones stay)."""
+    """Forget a registered instrument (built-in ones stay).
+
+    Examples
+    --------
+    >>> from alliance_stats import instruments
+    >>> _ = instruments.register(instruments.Instrument("tmp_scale", items=(1, 2),
+    ...                                                 response_min=0, response_max=4))
+    >>> "tmp_scale" in instruments.available()["name"].tolist()
+    True
+    >>> instruments.unregister("tmp_scale")
+    >>> "tmp_scale" in instruments.available()["name"].tolist()
+    False
+    """
     _USER.pop(name, None)

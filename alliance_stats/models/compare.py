@@ -65,7 +65,20 @@ def compare(*models: MixedResult) -> pd.DataFrame:
 
     Examples
     --------
-    See the module docstring. R equivalent: ``anova(m_small, m_big)``.
+    Does ``Days`` improve the model? Two ML fits (R: ``anova(m_null, m_days)``):
+
+    >>> import alliance_stats.models as m
+    >>> from alliance_stats.models.examples import sleepstudy
+    >>> d = sleepstudy()
+    >>> null = m.fit_mixed("Reaction ~ 1 + (1 | Subject)", d, REML=False)
+    >>> days = m.fit_mixed("Reaction ~ Days + (1 | Subject)", d, REML=False)
+    >>> tab = compare(null, days)
+    >>> tab[["model", "n_par", "chisq", "df"]].round(2)
+                                 model  n_par   chisq   df
+    0     Reaction ~ 1 + (1 | Subject)      3     NaN  NaN
+    1  Reaction ~ Days + (1 | Subject)      4  116.46  1.0
+    >>> bool(tab["p_value"].iloc[1] < 0.001)
+    True
     """
     if len(models) < 2:
         raise InputError("compare() needs at least two fitted models")

@@ -72,6 +72,15 @@ class MixedResult:
     nb_size : float or None
         The negative binomial size (lme4's ``getME(m, "glmer.nb.theta")``; the variance is
         ``mu + mu^2 / size``), estimated by maximum likelihood; ``None`` for other families.
+
+    Examples
+    --------
+    >>> from alliance_stats.models.examples import fitted_example
+    >>> res = fitted_example()  # fit_mixed("Reaction ~ Days + (Days | Subject)", sleepstudy())
+    >>> res.nobs, res.n_groups, res.converged, res.singular
+    (180, {'Subject': 18}, True, False)
+    >>> res.coefficients.loc["Days", ["estimate", "conf_low", "conf_high"]].round(2).tolist()
+    [10.47, 7.44, 13.5]
     """
 
     formula: str

@@ -97,6 +97,18 @@ class PowerResult:
 
     Results compare by identity (they hold DataFrames); compare ``table`` and ``replicates``
     with :func:`pandas.testing.assert_frame_equal`.
+
+    Examples
+    --------
+    >>> from alliance_stats.power import Design, power_analysis
+    >>> res = power_analysis(Design(n_therapists=20), 0.5, n_sims=40, model="logistic",
+    ...                      null=True)
+    >>> res
+    <PowerResult: power 0.375 [0.242, 0.530]; 40 replicates, logistic model, ...>
+    >>> res.table[["effect", "n_sims", "power", "is_null"]]
+                           effect  n_sims  power  is_null
+    0  validation OR=0.5 (hazard)      40  0.375    False
+    1    validation OR=1 (hazard)      40  0.075     True
     """
 
     table: pd.DataFrame

@@ -173,6 +173,20 @@ def build_report(
     available") instead of failing the whole report. The report date comes from ``[study]
     date`` or ``$SOURCE_DATE_EPOCH`` (else today), so re-runs with the same configuration and
     seed give byte-identical tables.
+
+    Examples
+    --------
+    An HTML-only report of the bundled (simulated) ``teaching`` data, no strategies:
+
+    >>> import tempfile, pathlib
+    >>> cfg = {"data": {"dataset": "teaching"}, "output": {"formats": ["html"], "tables": []}}
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "study"
+    >>> rp = build_report(config=cfg, out=out)
+    >>> rp.html.exists(), rp.pdf, sorted(p.name for p in out.iterdir())
+    (True, None, ['.alliance_stats_report.json', 'provenance.json', 'report.html'])
+    >>> status = rp.sections.set_index("id")["status"]
+    >>> status["data"], status["strategies"]
+    ('ok', 'unavailable')
     """
     data = renamed_argument("build_report", "data", data, None, "df", df)
     cfg = resolve_config(config)

@@ -48,6 +48,23 @@ class Report:
         Input hash, configuration, seed, versions, date.
     timings : dict of step -> seconds
     notes : tuple of str
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import alliance_stats as als
+    >>> df = als.datasets.load("teaching")
+    >>> df = df[df["client"].isin(df["client"].unique()[:40])]
+    >>> cfg = {"instruments": [{"name": "wai_sr", "items": "wai_{}"}],
+    ...        "output": {"formats": ["html"], "tables": ["csv"]}}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     rp = als.build_report(df, config=cfg, out=pathlib.Path(tmp) / "study")
+    ...     print(rp.html.name, rp.html.exists(), rp.pdf)
+    report.html True None
+    >>> rp.sections.loc[rp.sections["status"] != "ok", "id"].tolist()
+    ['strategies']
+    >>> len(rp.figures), sorted(rp.models)
+    (6, ['alliance', 'dropout'])
     """
 
     out: Path

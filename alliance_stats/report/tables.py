@@ -85,7 +85,23 @@ def _supp(min_cell: int) -> str:
 # ----------------------------------------------------------------------------- Table
 @dataclass(frozen=True)
 class Table:
-    """A display table: ``name`` (file stem), ``title``, ``frame`` (text cells), ``note``."""
+    """A display table: ``name`` (file stem), ``title``, ``frame`` (text cells), ``note``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"Session": [1, 2], "Mean": [fmt_num(4.123), fmt_num(4.5)]})
+    >>> t = Table("t2", "Alliance by session", frame, note="Simulated data.", number=2)
+    >>> t, t.caption
+    (<Table 't2': Alliance by session (2 rows)>, 'Table 2')
+    >>> print(t.to_csv(), end="")
+    Session,Mean
+    1,4.12
+    2,4.50
+    >>> [p.name for p in t.write(tempfile.mkdtemp(), formats=("csv", "md"))]
+    ['t2.csv', 't2.md']
+    """
 
     name: str
     title: str

@@ -219,7 +219,24 @@ def score(
 def read_items(
     data: pd.DataFrame, inst: Instrument | ComputedInstrument, columns: Mapping[ItemId, str]
 ) -> dict[ItemId, np.ndarray]:
-    """Item values as float arrays, or :class:`DataValidationError` listing every bad value."""
+    """Item values as float arrays, or :class:`DataValidationError` listing every bad value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from alliance_stats import instruments
+    >>> from alliance_stats.errors import DataValidationError
+    >>> srs = instruments.get("srs")
+    >>> df = pd.DataFrame({f"srs_{i}": [7.5, None] for i in range(1, 5)})
+    >>> read_items(df, srs, item_columns(srs))[1]
+    array([7.5, nan])
+    >>> df.loc[1, "srs_2"] = 12                           # SRS items are 0..10
+    >>> try:
+    ...     read_items(df, srs, item_columns(srs))
+    ... except DataValidationError as err:
+    ...     print(err.report.errors[["row", "column", "rule"]].values.tolist())
+    [['index 1', 'srs_2', 'out_of_range']]
+    """
     ranges = inst.item_ranges()
     parts: list[pd.DataFrame] = []
     out: dict[ItemId, np.ndarray] = {}

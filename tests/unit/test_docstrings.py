@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 
 import pytest
@@ -42,3 +43,26 @@ def test_every_subpackage_is_listed_for_the_wheel():
         for p in (root / "alliance_stats").rglob("__init__.py")
     }
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def _public_api() -> dict:
+    """Every function and class of the public API: the names ``alliance_stats`` exports and
+    those its public submodules list in ``__all__``."""
+    out = {}
+    for name in alliance_stats.__all__:
+        obj = getattr(alliance_stats, name)
+        members = (
+            {f"{name}.{m}": getattr(obj, m) for m in getattr(obj, "__all__", [])}
+            if inspect.ismodule(obj)
+            else {name: obj}
+        )
+        out |= {k: v for k, v in members.items() if inspect.isfunction(v) or inspect.isclass(v)}
+    return out
+
+
+def test_every_public_function_and_class_has_an_example():
+    """Each has an Examples section of its own (test_examples_run checks that it runs)."""
+    api = _public_api()
+    assert len(api) > 100
+    missing = sorted(name for name, obj in api.items() if ">>>" not in (obj.__doc__ or ""))
+    assert not missing, f"add a numpydoc Examples section to: {missing}"
