@@ -67,6 +67,8 @@ TABLE_COLUMNS = (
     "or_per_10pp_conf_low",
     "or_per_10pp_conf_high",
     "gee_odds_ratio",
+    "gee_or_conf_low",
+    "gee_or_conf_high",
     "gee_p_value",
     "model",
     "converged",
@@ -90,12 +92,15 @@ class StrategyResult:
         (adjusted p below ``alpha``), ``unit`` (what one unit of the term is, in words),
         ``or_per_10pp`` with its interval (between rows of 0/1 strategies: the odds ratio per
         10 percentage points more sessions with the strategy), the GEE sensitivity analysis
-        ``gee_odds_ratio``, ``gee_p_value``, and per row its ``model``, ``converged``,
+        ``gee_odds_ratio`` with ``gee_or_conf_low``/``gee_or_conf_high`` (95% Wald interval
+        from the robust SE, on the odds-ratio scale), ``gee_p_value``, and per row its
+        ``model``, ``converged``,
         ``singular`` and ``model_notes``.
     model : MixedResult
         The logistic mixed model (the first one when ``separate=True``).
     gee : pandas.DataFrame
-        GEE coefficients (log odds, robust SE, p) for every term.
+        GEE coefficients for every term: ``estimate`` (log odds), ``std_error`` (robust),
+        ``conf_low``, ``conf_high`` (95%, log odds), ``p_value``.
     outcome, adjust, alpha : str, str, float
         What was modelled, how p-values were adjusted, the significance level.
     notes : tuple of str
@@ -351,10 +356,12 @@ def strategy_effects(
         gee_table = pd.concat([f["gee"] for f in fits])
         gee_table = gee_table[~gee_table.index.duplicated()]
         table["gee_odds_ratio"] = np.exp(table["term"].map(gee_table["estimate"]))
+        table["gee_or_conf_low"] = np.exp(table["term"].map(gee_table["conf_low"]))
+        table["gee_or_conf_high"] = np.exp(table["term"].map(gee_table["conf_high"]))
         table["gee_p_value"] = table["term"].map(gee_table["p_value"])
     else:
-        table["gee_odds_ratio"] = np.nan
-        table["gee_p_value"] = np.nan
+        for col in ("gee_odds_ratio", "gee_or_conf_low", "gee_or_conf_high", "gee_p_value"):
+            table[col] = np.nan
     from alliance_stats.plan import AnalysisPlan
 
     multiplicity = (
@@ -585,6 +592,13 @@ def _gee(rows: pd.DataFrame, outcome: str, predictors: list[str]) -> pd.DataFram
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = model.fit()
+    ci = fitted.conf_int(alpha=0.05)  # (Wald, robust SE)
     return pd.DataFrame(
-        {"estimate": fitted.params, "std_error": fitted.bse, "p_value": fitted.pvalues}
+        {
+            "estimate": fitted.params,
+            "std_error": fitted.bse,
+            "conf_low": ci[0],
+            "conf_high": ci[1],
+            "p_value": fitted.pvalues,
+        }
     ).rename(index={"const": "(Intercept)"})

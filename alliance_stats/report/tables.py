@@ -446,6 +446,13 @@ def model_table(result, title: str, name: str, *, labels: dict[str, str] | None 
     return Table(name, title, frame, note)
 
 
+def _or_with_ci(value, low, high) -> str:
+    """``OR [low, high]``, or a dash where there is none (GEE not run)."""
+    if value is None or not np.isfinite(value):
+        return DASH
+    return f"{fmt_num(value)} {fmt_ci(low, high)}"
+
+
 def strategy_table(st, name: str = "strategies") -> Table:
     """Strategy odds ratios (within / between client) with raw and adjusted p."""
     t = st.table
@@ -459,11 +466,12 @@ def strategy_table(st, name: str = "strategies") -> Table:
             fmt_ci(r.or_conf_low, r.or_conf_high),
             fmt_p(r.p_value),
             fmt_p(r.p_adjusted),
-            fmt_num(r.gee_odds_ratio),
+            _or_with_ci(r.gee_odds_ratio, r.gee_or_conf_low, r.gee_or_conf_high),
         ))  # fmt: skip
     adj = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "none"}.get(st.adjust, st.adjust)
     frame = pd.DataFrame(
-        rows, columns=["Strategy", "Component", "OR", "95% CI", "p", f"p ({adj})", "GEE OR"]
+        rows,
+        columns=["Strategy", "Component", "OR", "95% CI", "p", f"p ({adj})", "GEE OR [95% CI]"],
     )
     return Table(
         name,
@@ -473,7 +481,8 @@ def strategy_table(st, name: str = "strategies") -> Table:
         "against the client's running rate of it so far; between = that running rate, per unit "
         "of the share of sessions (0 to 1; the OR per 10 percentage points is OR^0.1). No later "
         f"session enters a row. p adjusted over {len(t)} terms ({adj}). GEE OR = "
-        "population-averaged sensitivity analysis."
+        "population-averaged sensitivity analysis (independence working correlation within "
+        "clients; robust SEs, unadjusted intervals)."
         + (
             " \u2020 = from a fit that did not converge or was singular (see Deviations)."
             if (~t["converged"] | t["singular"]).any()

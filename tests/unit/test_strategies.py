@@ -54,6 +54,14 @@ def test_table_has_within_and_between_rows_with_adjusted_p(teaching_result):
     assert t.loc[0, "estimate"] == coefs.loc["validation_within", "estimate"]
     assert t.loc[1, "estimate"] == coefs.loc["validation_between", "estimate"]
     assert t["gee_odds_ratio"].notna().all()
+    # the GEE interval: 95% Wald on the log-odds scale from the robust SE, then exponentiated
+    g = teaching_result.gee.loc[t["term"]]
+    z = 1.959963984540054
+    np.testing.assert_allclose(t["gee_or_conf_low"], np.exp(g["estimate"] - z * g["std_error"]))
+    np.testing.assert_allclose(t["gee_or_conf_high"], np.exp(g["estimate"] + z * g["std_error"]))
+    assert (
+        (t["gee_or_conf_low"] < t["gee_odds_ratio"]) & (t["gee_odds_ratio"] < t["gee_or_conf_high"])
+    ).all()
     assert "Holm" in " ".join(teaching_result.notes)
     n_fixed = int(teaching_result.model.coefficients.shape[0])
     assert any(n.startswith(f"Few events per parameter: 27 dropouts for {n_fixed} fixed")
