@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from alliance_stats.display import format_p
-from alliance_stats.errors import InputError
+from alliance_stats.errors import InputError, ModelFitError
 
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 OR_COLUMNS = ("odds_ratio", "or_conf_low", "or_conf_high")
@@ -500,15 +500,27 @@ class MixedResult:
             raise InputError(f"conf_level must be a float in [0.5, 1), got {level!r}")
         parsed = parse_formula(self.formula)
         blocks = random_blocks(self._raw, parsed, self._factor_levels)
-        joint = None
-        if joint_glmm(self.family, self.nagq, blocks):
+
+        def own_profile():
             names = lme4_names(list(self._raw.matrices.fixed_names), self._factor_levels)
             se = self.coefficients["std_error"].reindex(names).to_numpy(float)
             link = {
                 "poisson": "log",
                 "negative_binomial": NegativeBinomial(self.nb_size or 1.0),
             }.get(self.family, self.link)
-            joint = joint_glmm_intervals(self._raw, link, blocks, names, se, level, variances)
+            return joint_glmm_intervals(self._raw, link, blocks, names, se, level, variances)
+
+        joint = own_profile() if joint_glmm(self.family, self.nagq, blocks) else None
+        if joint is None:
+            try:
+                out = profile_fixed_effects(self._raw, self._factor_levels, level)
+            except ModelFitError:
+                # the engine's profile needs its inner PIRLS to converge all along the
+                # profile; a Laplace GLMM is profiled on our own deviance instead
+                laplace = self.family in ("binomial", "poisson") and self.nagq == 1
+                joint = own_profile() if laplace else None
+                if joint is None:
+                    raise
         if joint is not None:
             rows = joint
             fixed = [r for r in rows if r[1] == "fixed"]
@@ -517,7 +529,6 @@ class MixedResult:
                 [(r[0], r[3], r[4]) for r in fixed], columns=["term", "conf_low", "conf_high"]
             )
         else:
-            out = profile_fixed_effects(self._raw, self._factor_levels, level)
             rows = (
                 variance_intervals(self._raw, self.family, self.link, self.nagq, blocks, level)
                 if variances

@@ -15,12 +15,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_lme4_models import load_data
 
 from alliance_stats.models import fit_mixed
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "confint_profile.json").read_text())
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE = json.loads((FIXTURES / "confint_profile.json").read_text())
 #: models whose SDs (and correlations) are profiled too: all of these
 VARIANCES_PROFILED = (
     "sleepstudy_reml",
@@ -296,3 +298,25 @@ def test_random_slope_glmm_intervals_match_lme4_and_glmmtmb(name):
         miss = abs(rise(k, mine) - crit)
         assert miss < 1e-4, term
         assert miss <= abs(rise(k, reference) - crit), term
+
+
+@pytest.mark.parametrize("bias_reduction", [False, True])
+def test_hazard_model_where_the_engine_profile_fails(bias_reduction):
+    """The default dropout hazard model on SIMULATED person-period rows: the engine's profile
+    fails (its inner PIRLS does not converge along it), so our own Laplace deviance is
+    profiled; the ends match the profile written out in R (glmer refits with the fixed effect
+    as an offset, uniroot; tests/reference/R/lme4_profile_hazard.R). A bias-reduced fit has
+    the same intervals: they come from the ML deviance."""
+    fx = json.loads((FIXTURES / "confint_profile_hazard.json").read_text())
+    data = pd.read_csv(FIXTURES / "teaching_dropout_pp.csv.gz", dtype={"therapist": str})
+    formula = (
+        "dropout_event ~ period_ns1 + validation_within + validation_between + (1 | therapist)"
+    )
+    res = fit_mixed(formula, data, family="binomial", bias_reduction=bias_reduction)
+    ref = pd.DataFrame(fx["profile"]).set_index("term")
+    ours = res.profile_intervals().set_index("term")
+    np.testing.assert_allclose(
+        ours.loc[ref.index, ["conf_low", "conf_high"]], ref[["conf_low", "conf_high"]], atol=1e-5
+    )
+    sd = ours.loc["sd_(Intercept)|therapist"]
+    assert sd["conf_low"] < fx["theta"] < sd["conf_high"]  # around lme4's ML estimate
