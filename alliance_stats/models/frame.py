@@ -59,10 +59,10 @@ def model_frame(
     cols = list(parsed.variables) + [c for c in extra if c not in parsed.variables]
     grouping = set(parsed.grouping_factors)
     factor_levels: dict[str, list[str]] = {}
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, pd.Series] = {}
     missing = np.zeros(len(data), dtype=bool)
     for c in cols:
-        s = data[c]
+        s = data[c].reset_index(drop=True)
         na = s.isna().to_numpy()
         if na.all():
             raise InputError(
@@ -72,15 +72,19 @@ def model_frame(
         missing |= na
         categorical = isinstance(s.dtype, pd.CategoricalDtype)
         if c in grouping or categorical or not pd.api.types.is_numeric_dtype(s):
-            columns[c] = _as_text(s, na)
+            # as text (the rows where it is missing are dropped below)
+            columns[c] = s.astype("str")
             if categorical and c not in grouping:
                 factor_levels[c] = [str(v) for v in s.cat.categories]
             elif c not in grouping:
-                factor_levels[c] = sorted(set(columns[c][~na].tolist()))
+                factor_levels[c] = sorted(columns[c][~na].unique().tolist())
         else:  # numbers and True/False
-            columns[c] = s.to_numpy(dtype="float64", na_value=np.nan)
+            columns[c] = pd.Series(s.to_numpy(dtype="float64", na_value=np.nan))
     keep = ~missing
-    frame = pd.DataFrame({c: v[keep] for c, v in columns.items()})
+    complete = keep.all()
+    frame = pd.DataFrame(
+        {c: v if complete else v[keep].reset_index(drop=True) for c, v in columns.items()}
+    )
     n_dropped = int(missing.sum())
     if len(frame) == 0:
         raise InputError("no row has every formula variable present; check missing values")
@@ -173,13 +177,6 @@ def model_frame(
         codes = pd.Index(present).get_indexer(frame[c].to_numpy())
         frame[c] = pd.Categorical.from_codes(codes, categories=present)
     return ModelFrame(frame, n_dropped, factor_levels, coding)
-
-
-def _as_text(s: pd.Series, na: np.ndarray) -> np.ndarray:
-    """A column's values as text (``None`` where missing), as an object array."""
-    out = s.astype("str").to_numpy(dtype=object)
-    out[na] = None
-    return out
 
 
 def _code_outcome(frame, response, factor_levels, success):
